@@ -1,0 +1,48 @@
+# The project's verbs. `make run` and `make test` are the two commands of the README.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck proto proto-check unit integration bench faults fuzz clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+## run: the whole system locally: embedded broker, SQLite, three services, demo traffic
+run: $(STAMP)
+	$(VENV)/bin/corridor run $(ARGS)
+
+## test: lint, types, contract freshness, then unit, integration and e2e tests
+test: $(STAMP) lint typecheck proto-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy libs/corridor services tests
+
+## proto: regenerate libs/corridor/v1 from proto/
+proto: $(STAMP)
+	PYTHON=$(PY) scripts/gen_proto.sh libs
+
+## proto-check: fail when the generated code is stale
+proto-check: $(STAMP)
+	rm -rf build/proto-check && mkdir -p build/proto-check
+	PYTHON=$(PY) scripts/gen_proto.sh build/proto-check
+	diff -r --exclude=__pycache__ libs/corridor/v1 build/proto-check/corridor/v1 \
+	  || (echo "generated protobuf code is stale: run 'make proto'" && exit 1)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration
+
+clean:
+	rm -rf $(VENV) build .corridor-data .mypy_cache .ruff_cache .pytest_cache

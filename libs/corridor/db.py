@@ -1,0 +1,76 @@
+"""Database plumbing shared by the services that keep state (tracker, tariff).
+
+SQLAlchemy 2 async engines: SQLite (aiosqlite) for local runs, PostgreSQL (asyncpg) in
+production. Schema changes are Alembic migrations, applied at start-up under a lock so
+several instances can start at once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return True
+
+
+async def migrate(engine: AsyncEngine, script_location: str) -> None:
+    """Upgrade the schema to the newest revision of ``script_location``.
+
+    On PostgreSQL a transaction-scoped advisory lock serialises concurrent starters.
+    """
+
+    def upgrade(conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            key = zlib.crc32(script_location.encode()) & 0x7FFFFFFF
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        config = Config()
+        config.set_main_option("script_location", script_location)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``: migrate on the given connection."""
+    conn = context.config.attributes.get("connection")
+    if conn is None:
+        raise RuntimeError("run migrations through corridor.db.migrate()")
+    context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,21 @@
+"""The corridor's reference data (nodes, operators, segments) and path finding."""
+
+from corridor.topology.model import (
+    Node,
+    Operator,
+    Segment,
+    Topology,
+    TopologyError,
+    load_topology,
+    parse_topology,
+)
+
+__all__ = [
+    "Node",
+    "Operator",
+    "Segment",
+    "Topology",
+    "TopologyError",
+    "load_topology",
+    "parse_topology",
+]

@@ -1,0 +1,245 @@
+"""Loads and validates ``corridor.yaml``; finds routes between nodes.
+
+Pure: no I/O beyond reading the data file, so every service and test can use it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_FILE = Path(__file__).with_name("corridor.yaml")
+LOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
+NODE_KINDS = frozenset({"border", "port", "hub", "gauge_change"})
+MODES = frozenset({"RAIL", "VESSEL", "TRUCK"})
+CASPIAN = "XC"
+
+
+class TopologyError(ValueError):
+    """The reference data is inconsistent; the service must not start on it."""
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    name: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Node:
+    code: str
+    name: str
+    country: str
+    kinds: frozenset[str]
+    operator: str
+    provisional: bool = False
+
+    @property
+    def is_border(self) -> bool:
+        return "border" in self.kinds
+
+    @property
+    def is_port(self) -> bool:
+        return "port" in self.kinds
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A leg between two adjacent nodes; usable in both directions."""
+
+    origin: str
+    destination: str
+    mode: str
+    operator: str
+    km: float
+    hours: float
+    assumption: bool = False
+
+    def reversed(self) -> Segment:
+        return Segment(
+            self.destination,
+            self.origin,
+            self.mode,
+            self.operator,
+            self.km,
+            self.hours,
+            self.assumption,
+        )
+
+
+class Topology:
+    def __init__(
+        self,
+        version: str,
+        nodes: Iterable[Node],
+        operators: Iterable[Operator],
+        segments: Iterable[Segment],
+    ) -> None:
+        self.version = version
+        self.nodes: dict[str, Node] = {}
+        self.operators: dict[str, Operator] = {}
+        self.segments: list[Segment] = list(segments)
+        for node in nodes:
+            if node.code in self.nodes:
+                raise TopologyError(f"node {node.code}: duplicate code")
+            self.nodes[node.code] = node
+        for op in operators:
+            if op.id in self.operators:
+                raise TopologyError(f"operator {op.id}: duplicate id")
+            self.operators[op.id] = op
+        self._adjacent: dict[str, list[Segment]] = {code: [] for code in self.nodes}
+        self._validate()
+        for seg in self.segments:
+            self._adjacent[seg.origin].append(seg)
+            self._adjacent[seg.destination].append(seg.reversed())
+
+    def _validate(self) -> None:
+        for node in self.nodes.values():
+            if not LOCODE.match(node.code):
+                raise TopologyError(f"node {node.code}: not a UN/LOCODE-shaped code")
+            if node.code[:2] != node.country:
+                raise TopologyError(f"node {node.code}: code does not start with {node.country}")
+            if not node.kinds or not node.kinds <= NODE_KINDS:
+                raise TopologyError(f"node {node.code}: kinds must be among {sorted(NODE_KINDS)}")
+            if node.operator not in self.operators:
+                raise TopologyError(f"node {node.code}: unknown operator {node.operator}")
+        seen: set[frozenset[str]] = set()
+        for seg in self.segments:
+            name = f"segment {seg.origin}-{seg.destination}"
+            for end in (seg.origin, seg.destination):
+                if end not in self.nodes:
+                    raise TopologyError(f"{name}: dangling, no node {end}")
+            if seg.origin == seg.destination:
+                raise TopologyError(f"{name}: starts and ends at the same node")
+            if seg.operator not in self.operators:
+                raise TopologyError(f"{name}: unknown operator {seg.operator}")
+            if seg.mode not in MODES:
+                raise TopologyError(f"{name}: mode must be one of {sorted(MODES)}")
+            if seg.km <= 0 or seg.hours <= 0:
+                raise TopologyError(f"{name}: km and hours must be positive")
+            pair = frozenset((seg.origin, seg.destination))
+            if pair in seen:
+                raise TopologyError(f"{name}: duplicate segment")
+            seen.add(pair)
+        self._check_connected()
+
+    def _check_connected(self) -> None:
+        if not self.nodes:
+            raise TopologyError("no nodes")
+        graph: dict[str, set[str]] = {code: set() for code in self.nodes}
+        for seg in self.segments:
+            graph[seg.origin].add(seg.destination)
+            graph[seg.destination].add(seg.origin)
+        start = next(iter(graph))
+        reached, stack = {start}, [start]
+        while stack:
+            for nxt in graph[stack.pop()] - reached:
+                reached.add(nxt)
+                stack.append(nxt)
+        unreached = sorted(set(graph) - reached)
+        if unreached:
+            raise TopologyError(f"graph not connected: cannot reach {', '.join(unreached)}")
+
+    def node(self, code: str) -> Node:
+        try:
+            return self.nodes[code]
+        except KeyError:
+            raise KeyError(f"unknown corridor node {code}") from None
+
+    def segment(self, origin: str, destination: str) -> Segment | None:
+        for seg in self._adjacent.get(origin, ()):
+            if seg.destination == destination:
+                return seg
+        return None
+
+    def route(self, origin: str, destination: str) -> list[Segment] | None:
+        """The fastest route by reference hours (Dijkstra); ``None`` when there is none,
+        ``[]`` when origin equals destination. Ties break on node codes (deterministic)."""
+        if origin not in self.nodes or destination not in self.nodes:
+            return None
+        best: dict[str, float] = {origin: 0.0}
+        came: dict[str, Segment] = {}
+        queue: list[tuple[float, str]] = [(0.0, origin)]
+        while queue:
+            hours, code = heapq.heappop(queue)
+            if code == destination:
+                break
+            if hours > best.get(code, float("inf")):
+                continue
+            for seg in self._adjacent[code]:
+                cost = hours + seg.hours
+                if cost < best.get(seg.destination, float("inf")):
+                    best[seg.destination] = cost
+                    came[seg.destination] = seg
+                    heapq.heappush(queue, (cost, seg.destination))
+        if destination not in best:
+            return None
+        path: list[Segment] = []
+        code = destination
+        while code != origin:
+            seg = came[code]
+            path.append(seg)
+            code = seg.origin
+        return path[::-1]
+
+    def section_of(self, code: str) -> str:
+        """The country section a node belongs to."""
+        return self.node(code).country
+
+
+def _parse(raw: Mapping[str, Any]) -> Topology:
+    try:
+        operators = [
+            Operator(str(o["id"]), str(o["name"]), str(o["country"])) for o in raw["operators"]
+        ]
+        nodes = [
+            Node(
+                code=str(n["code"]),
+                name=str(n["name"]),
+                country=str(n["country"]),
+                kinds=frozenset(n["kinds"]),
+                operator=str(n["operator"]),
+                provisional=bool(n.get("provisional", False)),
+            )
+            for n in raw["nodes"]
+        ]
+        segments = [
+            Segment(
+                origin=str(s["from"]),
+                destination=str(s["to"]),
+                mode=str(s["mode"]),
+                operator=str(s["operator"]),
+                km=float(s["km"]),
+                hours=float(s["hours"]),
+                assumption=bool(s.get("assumption", False)),
+            )
+            for s in raw["segments"]
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TopologyError(f"malformed reference data: {exc!r}") from exc
+    return Topology(str(raw.get("version", "unversioned")), nodes, operators, segments)
+
+
+def load_topology(path: Path | None = None) -> Topology:
+    """Load and validate a reference data file (the shipped one by default)."""
+    if path is None:
+        return _default()
+    return _parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@cache
+def _default() -> Topology:
+    return _parse(yaml.safe_load(DATA_FILE.read_text(encoding="utf-8")))
+
+
+def parse_topology(raw: Mapping[str, Any]) -> Topology:
+    """Validate reference data given as a mapping (tests build broken ones)."""
+    return _parse(raw)

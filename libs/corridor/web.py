@@ -1,0 +1,65 @@
+"""The FastAPI application every service starts from: errors, health, metrics, ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from corridor.health import ReadinessCheck, health_router
+from corridor.metrics import HttpMetrics, metrics_router
+from corridor.problems import install_problem_handlers
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    registry: CollectorRegistry,
+    checks: Callable[[], Mapping[str, ReadinessCheck]],
+    lifespan: Lifespan | None = None,
+    **kwargs: Any,
+) -> FastAPI:
+    app = FastAPI(title=title, description=description, lifespan=lifespan, **kwargs)
+    install_problem_handlers(app)
+    app.include_router(health_router(checks))
+    app.include_router(metrics_router(registry))
+    http_metrics = HttpMetrics(registry, service)
+    app.add_middleware(_Wrap, wrap=http_metrics.middleware)
+    return app
+
+
+class _Wrap:
+    """Adapts a function ``app -> app`` to Starlette's middleware class protocol."""
+
+    def __init__(self, app: Any, wrap: Callable[[Any], Any]) -> None:
+        self._app = wrap(app)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
+def serve(service: str, factory: str, host: str, port: int, log_level: str) -> None:
+    """Run one service under uvicorn (uvloop, httptools), logging JSON."""
+    import uvicorn
+
+    from corridor.logging import configure_logging
+
+    configure_logging(service, log_level)
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

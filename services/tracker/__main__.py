@@ -1,0 +1,19 @@
+"""`python -m services.tracker`: serve the tracker service."""
+
+from corridor.web import serve
+from services.tracker.settings import TrackerSettings
+
+
+def main() -> None:
+    settings = TrackerSettings()
+    serve(
+        "tracker",
+        "services.tracker.app:create_app",
+        settings.host,
+        settings.port,
+        settings.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()
