@@ -34,7 +34,7 @@ def sample_event(shipment_id: str) -> events_pb2.CargoEvent:
         event_type=common_pb2.EVENT_TYPE_DEPARTED,
         classifier=common_pb2.CLASSIFIER_ACT,
         shipment_id=shipment_id,
-        container_no="MSCU6639871",
+        container_no="MSCU6639870",
         location="KZAAU",
         mode=common_pb2.MODE_RAIL,
     )

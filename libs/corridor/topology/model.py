@@ -82,8 +82,11 @@ class Topology:
         nodes: Iterable[Node],
         operators: Iterable[Operator],
         segments: Iterable[Segment],
+        section_targets: Mapping[str, float] | None = None,
     ) -> None:
         self.version = version
+        # Target transit hours per country section, where one is published.
+        self.section_targets: dict[str, float] = dict(section_targets or {})
         self.nodes: dict[str, Node] = {}
         self.operators: dict[str, Operator] = {}
         self.segments: list[Segment] = list(segments)
@@ -223,9 +226,10 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
             )
             for s in raw["segments"]
         ]
+        targets = {str(k): float(v) for k, v in (raw.get("section_targets") or {}).items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise TopologyError(f"malformed reference data: {exc!r}") from exc
-    return Topology(str(raw.get("version", "unversioned")), nodes, operators, segments)
+    return Topology(str(raw.get("version", "unversioned")), nodes, operators, segments, targets)
 
 
 def load_topology(path: Path | None = None) -> Topology:
