@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(VENV)/bin/corridor run $(ARGS)
 
-## test: lint, types, contract freshness, then unit, integration and e2e tests
+## test: lint, types, contract freshness, the short fault suite and fuzzing, then
+## the unit, integration and e2e tests
 test: $(STAMP) lint typecheck proto-check
+	$(PY) -m bench.faults --quick
+	$(PY) -m bench.fuzz --quick
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -25,7 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy libs/corridor services tests
+	$(VENV)/bin/mypy libs/corridor services tests bench
 
 ## proto: regenerate libs/corridor/v1 from proto/
 proto: $(STAMP)
@@ -37,6 +40,14 @@ proto-check: $(STAMP)
 	PYTHON=$(PY) scripts/gen_proto.sh build/proto-check
 	diff -r --exclude=__pycache__ libs/corridor/v1 build/proto-check/corridor/v1 \
 	  || (echo "generated protobuf code is stale: run 'make proto'" && exit 1)
+
+## faults: every fault scenario under load, each reconciled (docs/reliability.md)
+faults: $(STAMP)
+	$(PY) -m bench.faults
+
+## fuzz: schemathesis over every endpoint, bad records on cargo.events.v1
+fuzz: $(STAMP)
+	$(PY) -m bench.fuzz
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit

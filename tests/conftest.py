@@ -95,12 +95,22 @@ async def new_postgres_database(
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def _database_factory(request: pytest.FixtureRequest) -> Callable[[], asyncio.Future[str]] | None:
+    """The backend of ``database_url``. Synchronous on purpose: pytest-asyncio cannot set
+    up an async fixture requested dynamically from inside a running event loop."""
+    if request.param == "sqlite":
+        return None
+    factory: Callable[[], asyncio.Future[str]] = request.getfixturevalue("new_postgres_database")
+    return factory
+
+
+@pytest.fixture
 async def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    _database_factory: Callable[[], asyncio.Future[str]] | None,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
     """A fresh, empty database: SQLite always, PostgreSQL when reachable."""
-    if request.param == "sqlite":
+    if _database_factory is None:
         path = tmp_path_factory.mktemp("db") / "test.db"
         return f"sqlite+aiosqlite:///{path}"
-    factory = request.getfixturevalue("new_postgres_database")
-    return str(await factory())
+    return str(await _database_factory())

@@ -50,9 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate"]:  # every option goes to the simulator (argparse would take some)
+        os.execv(sys.executable, python_module("services.ingest.simulator", *argv[1:]))
     args = _parser().parse_args(argv)
-    if args.command == "simulate":
-        os.execv(sys.executable, python_module("services.ingest.simulator", *args.args))
     return run(args)
 
 

@@ -1,6 +1,12 @@
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from corridor.kafka import CHARGES_TOPIC, EVENTS_TOPIC
 from corridor.settings import ServiceSettings
+
+SHIPPED_CARDS = Path(__file__).with_name("cards")
 
 
 class TariffSettings(ServiceSettings):
@@ -9,3 +15,10 @@ class TariffSettings(ServiceSettings):
     port: int = 8003
     database_url: str = "sqlite+aiosqlite:///./.corridor-data/tariff.db"
     consumer_group: str = "corridor-tariff"
+    # Rate cards: every *.yaml file of this directory, validated at start-up.
+    cards_dir: Path = SHIPPED_CARDS
+    # Topics are configurable so tests can use unique ones.
+    events_topic: str = EVENTS_TOPIC
+    charges_topic: str = CHARGES_TOPIC
+    # How often unpublished charges are retried (they are also tried after every batch).
+    outbox_interval_seconds: float = Field(default=2.0, gt=0)

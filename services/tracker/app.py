@@ -1,41 +1,173 @@
 """Composition root of tracker: engine, publisher, consumer and the FastAPI app; connects
-nothing at import time."""
+nothing at import time.
+
+Start-up: migrate the database, create the topics, start the publisher, queue the states a
+previous run may not have published, then start the consumer loop and the gauge refresher.
+Shutdown (SIGTERM through uvicorn's lifespan): stop the consumer loop after its current
+batch, publish what is pending, record it, then close the publisher and the engine.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from corridor import db
-from corridor.kafka import KafkaMetrics, Publisher, ensure_topics
+from corridor.kafka import TOPICS, ConsumerLoop, KafkaMetrics, Publisher, TopicSpec, ensure_topics
 from corridor.metrics import make_registry
+from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
+from services.tracker import api
+from services.tracker.consumer import EventsHandler, StatePublisher
+from services.tracker.db import queries
+from services.tracker.handlers import Tracker
+from services.tracker.metrics import TrackerMetrics
 from services.tracker.settings import TrackerSettings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+PRUNE_EVERY_SECONDS = 3600.0
+STOP_TIMEOUT_SECONDS = 20.0
+
+
+def topic_specs(settings: TrackerSettings) -> list[TopicSpec]:
+    """The system's topics, plus the configured ones when they are overridden."""
+    specs = {spec.name: spec for spec in TOPICS}
+    specs.setdefault(settings.events_topic, TopicSpec(settings.events_topic))
+    specs.setdefault(
+        settings.shipments_topic,
+        TopicSpec(settings.shipments_topic, {"cleanup.policy": "compact"}),
+    )
+    return list(specs.values())
+
+
+def _sqlite_directory(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def refresh_gauges(
+    tracker: Tracker,
+    metrics: TrackerMetrics,
+    settings: TrackerSettings,
+    stop: asyncio.Event,
+) -> None:
+    """Shipments by status and node from the database every few seconds (not per event);
+    statistics older than the retention pruned every hour."""
+    loop = asyncio.get_running_loop()
+    pruned_at = loop.time()
+    while not stop.is_set():
+        try:
+            async with tracker.engine.connect() as conn:
+                by_status = await queries.counts_by_status(conn)
+                by_node = await queries.in_flight_by_node(conn)
+                delayed = await queries.delayed_in_flight(conn)
+            metrics.set_counts(by_status, by_node, delayed)
+            if loop.time() - pruned_at >= PRUNE_EVERY_SECONDS:
+                await tracker.prune(timedelta(days=settings.stats_retention_days))
+                pruned_at = loop.time()
+        except Exception:
+            log.warning("gauge refresh failed", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.gauge_refresh_seconds)
 
 
 def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     settings = settings or TrackerSettings()
     registry = make_registry()
-    publisher = Publisher(settings.kafka, "corridor-tracker", KafkaMetrics(registry, "tracker"))
+    topology = load_topology()
+    kafka_metrics = KafkaMetrics(registry, "tracker")
+    metrics = TrackerMetrics(registry, topology)
+    publisher = Publisher(settings.kafka, "corridor-tracker", kafka_metrics)
+    _sqlite_directory(settings.database_url)
     engine = db.make_engine(settings.database_url)
+    tracker = Tracker(
+        engine,
+        topology,
+        metrics=metrics,
+        publish=StatePublisher(publisher, settings.shipments_topic),
+        eta_min_samples=settings.eta_min_samples,
+        eta_recent_samples=settings.eta_recent_samples,
+        stats_refresh_seconds=settings.stats_refresh_seconds,
+    )
+    state: dict[str, ConsumerLoop | asyncio.Task[None]] = {}
+
+    async def consuming() -> bool:
+        loop, task = state.get("loop"), state.get("task")
+        return (
+            isinstance(loop, ConsumerLoop)
+            and loop.healthy
+            and isinstance(task, asyncio.Task)
+            and not task.done()
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(settings.kafka, client_id="corridor-tracker")
+        await db.migrate(engine, MIGRATIONS)
+        await ensure_topics(settings.kafka, topic_specs(settings), client_id="corridor-tracker")
         await publisher.start()
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
         try:
+            recovered = await tracker.recover()
+            if recovered:
+                log.info("republishing states", extra={"shipments": recovered})
+            loop = ConsumerLoop(
+                settings.kafka,
+                settings.consumer_group,
+                [settings.events_topic],
+                EventsHandler(tracker, topology),
+                publisher,
+                kafka_metrics,
+                client_id=f"corridor-tracker-{settings.instance}",
+                max_records=settings.batch_size,
+            )
+            task = asyncio.create_task(loop.run(stop), name="tracker-consumer")
+            state.update(loop=loop, task=task)
+            tasks = [
+                task,
+                asyncio.create_task(refresh_gauges(tracker, metrics, settings, stop)),
+            ]
             yield
         finally:
+            stop.set()
+            if tasks:
+                done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+                for late in pending:
+                    late.cancel()
+                for finished in done:
+                    if not finished.cancelled() and finished.exception() is not None:
+                        log.error("task failed", exc_info=finished.exception())
+            try:
+                await tracker.publish_pending()
+                await tracker.flush_marks()
+            except Exception:
+                log.warning("could not publish or record pending states", exc_info=True)
             await publisher.stop()
             await engine.dispose()
 
-    return create_service_app(
+    app = create_service_app(
         service="tracker",
         title="corridor tracker",
-        description="",
+        description="Every shipment's journey across the corridor: state, timeline, sections, "
+        "dwell, ETA, and corridor KPIs. Fed by cargo.events.v1; publishes cargo.shipments.v1.",
         registry=registry,
-        checks=lambda: {"broker": publisher.ping, "database": lambda: db.ping(engine)},
+        checks=lambda: {
+            "broker": publisher.ping,
+            "database": lambda: db.ping(engine),
+            "consumer": consuming,
+        },
         lifespan=lifespan,
     )
+    api.install(app, api.Reads(engine, topology))
+    return app

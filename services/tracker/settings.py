@@ -1,5 +1,7 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from corridor.kafka import EVENTS_TOPIC, SHIPMENTS_TOPIC
 from corridor.settings import ServiceSettings
 
 
@@ -9,3 +11,18 @@ class TrackerSettings(ServiceSettings):
     port: int = 8002
     database_url: str = "sqlite+aiosqlite:///./.corridor-data/tracker.db"
     consumer_group: str = "corridor-tracker"
+    # The topics are contracts; overriding them is for tests and side-by-side deployments.
+    events_topic: str = EVENTS_TOPIC
+    shipments_topic: str = SHIPMENTS_TOPIC
+    # Records per consumed batch, applied in one database transaction.
+    batch_size: int = Field(default=500, ge=1, le=5000)
+    # ETA: a segment's (or node's) median actual time is used once it has this many samples.
+    eta_min_samples: int = Field(default=5, ge=1)
+    # The most recent samples per segment and per node the medians are taken over.
+    eta_recent_samples: int = Field(default=200, ge=1)
+    # How often the medians are reloaded from the database.
+    stats_refresh_seconds: float = Field(default=30.0, ge=0)
+    # How often the shipment gauges (by status, by node) are refreshed from the database.
+    gauge_refresh_seconds: float = Field(default=5.0, gt=0)
+    # Statistics rows (section transits, segment times, dwells) older than this are pruned.
+    stats_retention_days: int = Field(default=90, ge=30)

@@ -1,0 +1,1 @@
+"""Benchmarks, fault injection and fuzzing of the running corridor stack."""

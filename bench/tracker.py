@@ -1,0 +1,363 @@
+"""The tracker's benchmarks: apply throughput against raw inserts, and end-to-end latency.
+
+1. Apply throughput on PostgreSQL. The same event rows (a stream of interleaved corridor
+   journeys, as the consumer would fetch it) are inserted idempotently
+   (``ON CONFLICT DO NOTHING``) by three raw baselines into a copy of the ``events`` table:
+   one row per transaction, ORM batches of 500, and arrays sent with ``unnest`` (500 per
+   transaction); then applied by the tracker's own batch handler (``EventsHandler``: decode,
+   insert, lock, fold, ETA, save, derived rows; one transaction per batch of 500, as the
+   consumer does). It prints events/s and the ratio to the fastest baseline.
+2. End to end: the embedded broker, ingest and the tracker as processes (bench/stack.py);
+   the simulator's poster sends valid journey events at a steady rate; a sample of events
+   is watched: from the ``202`` to the moment ``GET /v1/shipments/{id}`` shows the event
+   (its ``counts.events`` reaches the number of unique events acknowledged for the
+   shipment so far, which this event completes). p50/p95/p99 are printed, with the
+   tracker's own ``recorded_to_applied`` histogram as a cross-check.
+
+Run (PostgreSQL at 127.0.0.1:5432, trust auth; databases are created and dropped):
+    python -m bench.tracker --quick     # a short run (~1 min)
+    python -m bench.tracker             # the figures of docs/performance-tracker.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import ConsumerRecord
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from corridor import db
+from corridor.journeys import Post, plan_journey
+from corridor.topology import load_topology
+from services.tracker.app import MIGRATIONS
+from services.tracker.consumer import EventsHandler, decode
+from services.tracker.db.store import event_row
+from services.tracker.db.tables import events
+from services.tracker.handlers import Tracker
+from tests.unit.test_tracker_samples import cargo_event
+
+ADMIN_URL = os.environ.get(
+    "CORRIDOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BATCH = 500
+TOPOLOGY = load_topology()
+
+
+def stream(count: int, seed: int = 7) -> list[Post]:
+    """``count`` posts of journeys starting every ~40 minutes, in the order they happen:
+    at any moment a few hundred shipments are under way, as on the corridor."""
+    rng = random.Random(seed)
+    tag = uuid.uuid4().hex[:6]
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    posts: list[Post] = []
+    journey = 0
+    while len(posts) < count * 1.1:
+        journey += 1
+        begins = start + timedelta(minutes=40 * journey)
+        posts += plan_journey(rng, TOPOLOGY, begins, f"B-{tag}-{journey:06d}")
+    posts.sort(key=lambda p: p.occurred_at)
+    return posts[:count]
+
+
+def records(posts: Sequence[Post]) -> list[ConsumerRecord]:
+    return [
+        ConsumerRecord(
+            "cargo.events.v1",
+            0,
+            offset,
+            0,
+            0,
+            post.body["shipment_id"].encode(),
+            cargo_event(post).SerializeToString(),
+            None,
+            0,
+            0,
+            (),
+        )
+        for offset, post in enumerate(posts)
+    ]
+
+
+@asynccontextmanager
+async def database() -> AsyncIterator[AsyncEngine]:
+    """A fresh PostgreSQL database with the tracker's schema, dropped afterwards."""
+    name = "corridor_bench_" + uuid.uuid4().hex[:10]
+    admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = db.make_engine(url)
+    try:
+        await db.migrate(engine, MIGRATIONS)
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE raw_events (LIKE events INCLUDING ALL)"))
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RawEvent(Base):
+    """The ORM baseline's mapping of the copy of ``events``."""
+
+    __table__ = events.to_metadata(Base.metadata, name="raw_events")
+
+
+async def reset(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE raw_events, events, shipments, section_transits"))
+        await conn.execute(text("TRUNCATE segment_times, node_dwells"))
+    async with engine.connect() as conn:
+        await conn.execute(text("COMMIT"))
+        await conn.execute(text("VACUUM ANALYZE"))
+
+
+async def one_per_transaction(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
+    stmt = pg_insert(RawEvent.__table__).on_conflict_do_nothing()
+    started = time.perf_counter()
+    for row in rows:
+        async with engine.begin() as conn:
+            await conn.execute(stmt, [row])
+    return len(rows) / (time.perf_counter() - started)
+
+
+async def orm_batches(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
+    sessions = async_sessionmaker(engine)
+    stmt = pg_insert(RawEvent).on_conflict_do_nothing()
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        async with sessions.begin() as session:
+            await session.execute(stmt, rows[start : start + BATCH])
+    return len(rows) / (time.perf_counter() - started)
+
+
+UNNEST = text(
+    """
+    INSERT INTO raw_events (carrier, event_id, shipment_id, event_type, classifier, rank,
+        occurred_at, recorded_at, applied_at, location, mode, container_no, wagon_no, reason,
+        booking)
+    SELECT * FROM unnest(
+        CAST(:carrier AS text[]), CAST(:event_id AS text[]), CAST(:shipment_id AS text[]),
+        CAST(:event_type AS text[]), CAST(:classifier AS text[]), CAST(:rank AS smallint[]),
+        CAST(:occurred_at AS timestamptz[]), CAST(:recorded_at AS timestamptz[]),
+        CAST(:applied_at AS timestamptz[]), CAST(:location AS text[]), CAST(:mode AS text[]),
+        CAST(:container_no AS text[]), CAST(:wagon_no AS text[]), CAST(:reason AS text[]),
+        CAST(:booking AS json[]))
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+async def unnest_arrays(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
+    import json
+
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        columns = {name: [r[name] for r in chunk] for name in chunk[0]}
+        columns["booking"] = [None if b is None else json.dumps(b) for b in columns["booking"]]
+        async with engine.begin() as conn:
+            await conn.execute(UNNEST, columns)
+    return len(rows) / (time.perf_counter() - started)
+
+
+async def tracker_apply(engine: AsyncEngine, batch: list[ConsumerRecord]) -> float:
+    handler = EventsHandler(Tracker(engine, TOPOLOGY), TOPOLOGY)
+    started = time.perf_counter()
+    for start in range(0, len(batch), BATCH):
+        letters = await handler(batch[start : start + BATCH])
+        assert not letters, letters[0].reason
+    return len(batch) / (time.perf_counter() - started)
+
+
+async def throughput(count: int) -> None:
+    posts = stream(count)
+    batch = records(posts)
+    applied_at = datetime.now(UTC)
+    rows = [event_row(decode(r.value, TOPOLOGY), applied_at) for r in batch]
+    shipments = len({p.body["shipment_id"] for p in posts})
+    print(
+        f"apply throughput on PostgreSQL: {count} events of {shipments} journeys, batches of {BATCH}"
+    )
+    async with database() as engine:
+        results: dict[str, float] = {}
+        await reset(engine)
+        results["raw, one row per transaction"] = await one_per_transaction(
+            engine, rows[: min(len(rows), 2000)]
+        )
+        for name, run in (
+            ("raw, ORM batches of 500", orm_batches),
+            ("raw, unnest arrays of 500", unnest_arrays),
+        ):
+            await reset(engine)
+            results[name] = await run(engine, rows)
+        await reset(engine)
+        results["tracker apply (EventsHandler)"] = await tracker_apply(engine, batch)
+    fastest = max(v for k, v in results.items() if k.startswith("raw"))
+    for name, rate in results.items():
+        print(f"  {name:<34} {rate:>9,.0f} events/s   {rate / fastest:>6.1%} of fastest raw")
+
+
+@dataclass
+class Watch:
+    shipment_id: str
+    expected: int
+    acknowledged: float
+    visible: float | None = None
+
+
+async def end_to_end(rate: float, seconds: float, sample_every: int) -> None:
+    from bench.stack import Stack, StackOptions
+    from services.ingest.simulator import post_at_rate
+
+    count = int(rate * seconds)
+    posts = stream(count, seed=11)
+    # Shift the journeys so that every occurred_at is in the past (ingest bounds it).
+    shift = datetime.now(UTC) - timedelta(hours=1) - max(p.occurred_at for p in posts)
+    posts = [_shifted(p, shift) for p in posts]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-tracker-"))
+    options = StackOptions(database="postgres", services=("ingest", "tracker"))
+    print(f"end to end at {rate:g} events/s for {seconds:g} s (stack logs in {workdir})")
+    async with Stack(workdir, options) as stack:
+        ingest, tracker = stack.url("ingest"), stack.url("tracker")
+        acknowledged: dict[str, int] = {}
+        watches: list[Watch] = []
+        done = asyncio.Event()
+
+        async def watch_all(client: httpx.AsyncClient) -> None:
+            while not done.is_set() or any(w.visible is None for w in watches):
+                waiting = [w for w in watches if w.visible is None]
+                if not waiting and done.is_set():
+                    break
+                by_shipment: dict[str, list[Watch]] = {}
+                for w in waiting:
+                    by_shipment.setdefault(w.shipment_id, []).append(w)
+                answers = await asyncio.gather(
+                    *(client.get(f"{tracker}/v1/shipments/{sid}") for sid in by_shipment)
+                )
+                now = time.time()
+                for sid, response in zip(by_shipment, answers, strict=True):
+                    if response.status_code != 200:
+                        continue
+                    seen = int(response.json()["counts"]["events"])
+                    for w in by_shipment[sid]:
+                        if seen >= w.expected:
+                            w.visible = now
+                await asyncio.sleep(0.01)
+
+        async def post_and_note(client: httpx.AsyncClient) -> None:
+            # Posted in order per shipment; each 202 (unique event) raises the expected count.
+            results = await post_at_rate(ingest, posts, rate, client=client)
+            del results
+
+        sent = 0
+
+        class Noting(httpx.AsyncClient):
+            async def post(self, url: str, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+                nonlocal sent
+                response = await super().post(url, **kwargs)
+                if response.status_code == 202:
+                    import json
+
+                    body = json.loads(kwargs["content"])
+                    sid = body["shipment_id"]
+                    acknowledged[sid] = acknowledged.get(sid, 0) + 1
+                    sent += 1
+                    if sent % sample_every == 0:
+                        watches.append(Watch(sid, acknowledged[sid], time.time()))
+                return response
+
+        async with (
+            Noting(timeout=30, limits=httpx.Limits(max_connections=64)) as poster,
+            httpx.AsyncClient(timeout=30) as reader,
+        ):
+            watcher = asyncio.create_task(watch_all(reader))
+            await post_and_note(poster)
+            done.set()
+            try:
+                await asyncio.wait_for(watcher, timeout=60)
+            except TimeoutError:
+                print("  some sampled events never became visible within 60 s")
+            metrics = (await reader.get(f"{tracker}/metrics")).text
+    latencies = sorted(w.visible - w.acknowledged for w in watches if w.visible is not None)
+    print(f"  posted {len(posts)}, acknowledged {sent}; sampled {len(latencies)} of them")
+    if latencies:
+        q = statistics.quantiles(latencies, n=100, method="inclusive")
+        print(
+            f"  202 -> visible in GET /v1/shipments/{{id}}: p50 {q[49] * 1000:.0f} ms, "
+            f"p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+        )
+    print("  tracker's recorded_to_applied histogram: " + _histogram(metrics))
+
+
+def _shifted(post: Post, by: timedelta) -> Post:
+    body = dict(post.body)
+    body["occurred_at"] = (datetime.fromisoformat(body["occurred_at"]) + by).isoformat()
+    booking = body.get("booking")
+    if booking is not None:
+        promised = datetime.fromisoformat(booking["promised_delivery_at"]) + by
+        body["booking"] = {**booking, "promised_delivery_at": promised.isoformat()}
+    return Post(post.carrier, body, post.occurred_at + by)
+
+
+def _histogram(metrics: str) -> str:
+    for family in text_string_to_metric_families(metrics):
+        if family.name != "corridor_tracker_recorded_to_applied_seconds":
+            continue
+        buckets = [
+            (float(s.labels["le"]), s.value) for s in family.samples if s.name.endswith("_bucket")
+        ]
+        total = max(v for _, v in buckets) if buckets else 0
+        if not total:
+            return "empty"
+        parts = []
+        for q in (0.5, 0.95, 0.99):
+            bound = next(le for le, v in buckets if v >= q * total)
+            parts.append(f"p{int(q * 100)} <= {bound * 1000:g} ms")
+        return ", ".join(parts) + f" ({total:.0f} events)"
+    return "absent"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.tracker", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer events, a shorter run")
+    parser.add_argument("--events", type=int, help="events for the throughput part")
+    parser.add_argument("--rate", type=float, default=500.0, help="end-to-end events/s")
+    parser.add_argument("--seconds", type=float, help="end-to-end duration")
+    parser.add_argument("--only", choices=("throughput", "e2e"))
+    args = parser.parse_args()
+    count = args.events or (10_000 if args.quick else 50_000)
+    seconds = args.seconds or (10.0 if args.quick else 30.0)
+    if args.only in (None, "throughput"):
+        asyncio.run(throughput(count))
+    if args.only in (None, "e2e"):
+        asyncio.run(end_to_end(args.rate, seconds, sample_every=10))
+
+
+if __name__ == "__main__":
+    main()

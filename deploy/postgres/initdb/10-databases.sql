@@ -1,0 +1,3 @@
+-- One database per service (docker-compose only; the image runs this once, on an empty volume).
+CREATE DATABASE tracker OWNER corridor;
+CREATE DATABASE tariff OWNER corridor;

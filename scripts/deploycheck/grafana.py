@@ -1,0 +1,76 @@
+"""deploy/grafana: the provisioned datasource and the two dashboards."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from scripts.deploycheck.queries import DASHBOARDS, ROOT
+
+PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
+REQUIRED = {"Corridor", "Services"}
+
+
+def dashboards() -> list[str]:
+    datasources = yaml.safe_load((PROVISIONING / "datasources" / "prometheus.yml").read_text())
+    uids = {d["uid"] for d in datasources["datasources"] if d.get("uid")}
+    providers = yaml.safe_load((PROVISIONING / "dashboards" / "corridor.yml").read_text())
+    paths = {p["options"]["path"] for p in providers["providers"]}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = compose["services"]["grafana"]["volumes"]
+    problems = []
+    if not any(
+        m.startswith("./deploy/grafana/dashboards:") and m.split(":")[1] in paths for m in mounts
+    ):
+        problems.append("grafana: the dashboards' provider path is not where compose mounts them")
+    titles: dict[str, str] = {}
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        board: dict[str, Any] = json.loads(path.read_text())
+        if board.get("uid") in titles.values():
+            problems.append(f"{path.name}: uid {board.get('uid')} used twice")
+        titles[board.get("title", "")] = board.get("uid", "")
+        problems += [f"{path.name}: {p}" for p in _layout(board.get("panels", []))]
+        for panel in _panels(board.get("panels", [])):
+            if panel.get("type") == "row":
+                continue
+            where = f"{path.name}: {panel.get('title')}"
+            sources = [
+                panel.get("datasource"),
+                *(t.get("datasource") for t in panel.get("targets", [])),
+            ]
+            if any(not s or s.get("uid") not in uids for s in sources):
+                problems.append(f"{where}: not on the provisioned datasource {sorted(uids)}")
+            if not panel.get("targets") or not all(t.get("expr") for t in panel["targets"]):
+                problems.append(f"{where}: a panel without a query")
+    for title in sorted(REQUIRED - set(titles)):
+        problems.append(f"no dashboard titled {title!r}")
+    return problems
+
+
+def _panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for panel in panels:
+        found.append(panel)
+        found += _panels(panel.get("panels", []))
+    return found
+
+
+def _layout(panels: list[dict[str, Any]]) -> list[str]:
+    """Panels inside the 24-column grid, none on top of another."""
+    problems = []
+    taken: dict[tuple[int, int], str] = {}
+    for panel in panels:
+        grid = panel.get("gridPos", {})
+        x, y, w, h = (int(grid.get(k, -1)) for k in ("x", "y", "w", "h"))
+        title = panel.get("title", "?")
+        if x < 0 or y < 0 or w < 1 or h < 1 or x + w > 24:
+            problems.append(f"{title}: gridPos {grid} is outside the grid")
+            continue
+        for cell in ((cx, cy) for cx in range(x, x + w) for cy in range(y, y + h)):
+            if cell in taken:
+                problems.append(f"{title}: overlaps {taken[cell]}")
+                break
+            taken[cell] = title
+    return problems

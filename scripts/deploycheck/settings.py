@@ -1,0 +1,43 @@
+"""The environment a deployment gives a service, read the way the service reads it."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from corridor.settings import KafkaSettings
+
+
+def service_environment(
+    service: str, env: Mapping[str, str], where: str
+) -> tuple[list[str], KafkaSettings | None]:
+    """(problems, the Kafka settings) of ``env``: every variable must be a setting of the
+    service (``<SVC>_*``) or of Kafka (``KAFKA_*``), since pydantic-settings silently ignores
+    the others (a misspelt name would fall back to a default), and the values must parse."""
+    module = importlib.import_module(f"services.{service}.settings")
+    settings_class = next(
+        getattr(module, n) for n in dir(module) if n.lower() == f"{service}settings"
+    )
+    prefix = f"{service.upper()}_"
+    problems = []
+    fields: dict[str, Any] = {}
+    kafka_fields: dict[str, Any] = {}
+    for key, value in env.items():
+        if key.startswith("KAFKA_"):
+            target, owner, name = kafka_fields, KafkaSettings, key.removeprefix("KAFKA_")
+        elif key.startswith(prefix):
+            target, owner, name = fields, settings_class, key.removeprefix(prefix)
+        else:
+            problems.append(f"{where}: {key} is neither {prefix}* nor KAFKA_*")
+            continue
+        if name.lower() not in owner.model_fields:
+            problems.append(f"{where}: {key} is not a setting of {owner.__name__}")
+            continue
+        target[name.lower()] = value
+    try:
+        kafka = KafkaSettings(**kafka_fields)
+        settings_class(**fields, kafka=kafka)
+    except ValueError as exc:
+        return [*problems, f"{where}: settings rejected: {exc}"], None
+    return problems, kafka

@@ -1,0 +1,268 @@
+"""HTTP entrypoints of ingest: translate requests to the use case and outcomes to JSON.
+
+``POST /v1/events`` and ``POST /v1/events/batch`` are the hot path, so they are served
+as pure ASGI endpoints (Starlette routes to objects that are not functions as raw ASGI
+apps): no per-request ``Request``/``Response`` objects or dependency solving, bodies
+validated straight from bytes by pydantic (``model_validate_json``, in Rust). They still
+run inside the service's middleware (request ids, HTTP metrics, body size limit), and
+``document`` describes them in the OpenAPI served at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import to_json
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from corridor.problems import PROBLEM_JSON, Problem, field_error, validation_errors
+from services.ingest.carriers import Carrier, CarrierRegistry
+from services.ingest.domain import ReportedBooking, ReportedEvent, Violation
+from services.ingest.handlers import (
+    RATE_LIMITED,
+    REJECTED,
+    BrokerUnavailable,
+    EventRejected,
+    Ingest,
+    Invalid,
+)
+from services.ingest.limits import RateLimiter, retry_after
+from services.ingest.schemas import BatchEnvelope, BatchIn, EventIn
+
+EVENT_PATH = "/v1/events"
+BATCH_PATH = "/v1/events/batch"
+UNAVAILABLE_DETAIL = "the broker did not acknowledge in time; retry with the same event_id"
+JSON_HEADER = (b"content-type", b"application/json")
+PROBLEM_HEADER = (b"content-type", PROBLEM_JSON.encode())
+
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Endpoint:
+    """A pure ASGI endpoint that names its route (for the HTTP metrics' ``route`` label)."""
+
+    def __init__(self, path: str, handle: Handler) -> None:
+        self.path = path
+        self._handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await self._handle(scope, receive, send)
+
+
+class EventsApi:
+    def __init__(
+        self,
+        ingest: Ingest,
+        carriers: CarrierRegistry,
+        limiter: RateLimiter,
+        retry_after_seconds: int,
+    ) -> None:
+        self.ingest = ingest
+        self.carriers = carriers
+        self.limiter = limiter
+        self.unavailable_headers = {"Retry-After": str(retry_after_seconds)}
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(EVENT_PATH, Endpoint(EVENT_PATH, self.post_event), methods=["POST"]),
+            Route(BATCH_PATH, Endpoint(BATCH_PATH, self.post_batch), methods=["POST"]),
+        ]
+
+    async def post_event(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            carrier = self._admit(scope)
+            body = await _read_body(receive)
+            if body is None:
+                return  # the client went away
+            try:
+                parsed = EventIn.model_validate_json(body)
+            except ValidationError as exc:
+                self.ingest.metrics.count(carrier.id, "unknown", REJECTED)
+                raise _invalid(exc) from None
+            try:
+                await self.ingest.submit(carrier, reported(parsed))
+            except EventRejected as exc:
+                raise Problem(exc.status, str(exc), errors=_errors(exc.violations)) from None
+            except BrokerUnavailable:
+                raise Problem(
+                    503,
+                    UNAVAILABLE_DETAIL,
+                    errors=[field_error("", UNAVAILABLE_DETAIL, "unavailable")],
+                    headers=self.unavailable_headers,
+                ) from None
+        except Problem as problem:
+            await _send_problem(scope, send, problem)
+            return
+        await _send_json(send, 202, {"event_id": parsed.event_id, "status": "accepted"})
+
+    async def post_batch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            carrier = self._admit(scope)
+            body = await _read_body(receive)
+            if body is None:
+                return
+            items = self._batch_items(body, carrier)
+            self.limiter.take(carrier.id, len(items) - 1)
+            outcomes = await self.ingest.submit_many(carrier, items)
+            if any(o.unavailable for o in outcomes) and not any(o.accepted for o in outcomes):
+                raise Problem(
+                    503,
+                    "no event of the batch could be published: " + UNAVAILABLE_DETAIL,
+                    headers=self.unavailable_headers,
+                )
+        except Problem as problem:
+            await _send_problem(scope, send, problem)
+            return
+        results = [
+            {
+                "index": index,
+                "event_id": outcome.event_id,
+                "status": "accepted" if outcome.accepted else "rejected",
+                "errors": _errors(outcome.violations),
+            }
+            for index, outcome in enumerate(outcomes)
+        ]
+        accepted = sum(1 for o in outcomes if o.accepted)
+        await _send_json(
+            send,
+            200,
+            {"accepted": accepted, "rejected": len(outcomes) - accepted, "results": results},
+        )
+
+    def _admit(self, scope: Scope) -> Carrier:
+        """The carrier of the request, once it may post (401, 429 and 415 otherwise)."""
+        authorization = content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"content-type":
+                content_type = value
+        scheme, _, key = authorization.decode("latin-1").partition(" ")
+        carrier = self.carriers.authenticate(key.strip()) if scheme.lower() == "bearer" else None
+        if carrier is None:
+            raise Problem(
+                401,
+                "send 'Authorization: Bearer <api key>' with a carrier's key",
+                errors=[field_error("Authorization", "no or unknown API key", "unauthorized")],
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        wait = self.limiter.admit(carrier.id)
+        if wait is not None:
+            self.ingest.metrics.count(carrier.id, "unknown", RATE_LIMITED)
+            raise Problem(
+                429,
+                f"rate limit of {self.limiter.rate:g} events/s for carrier {carrier.id} exhausted",
+                headers={"Retry-After": retry_after(wait)},
+            )
+        media = content_type.decode("latin-1").partition(";")[0].strip().lower()
+        if media != "application/json":
+            raise Problem(
+                415,
+                f"send the body as application/json, not {media or 'no content type'}",
+                errors=[field_error("Content-Type", "must be application/json", "unsupported")],
+            )
+        return carrier
+
+    def _batch_items(self, body: bytes, carrier: Carrier) -> list[ReportedEvent | Invalid]:
+        """Every item, well-formed or not; a malformed envelope fails the whole request."""
+        try:
+            return [reported(event) for event in BatchIn.model_validate_json(body).events]
+        except ValidationError:
+            pass  # some items are invalid: judge them one by one
+        try:
+            envelope = BatchEnvelope.model_validate_json(body)
+        except ValidationError as exc:
+            self.ingest.metrics.count(carrier.id, "unknown", REJECTED)
+            raise _invalid(exc) from None
+        return [_item(raw) for raw in envelope.events]
+
+
+def _item(raw: Any) -> ReportedEvent | Invalid:
+    try:
+        return reported(EventIn.model_validate_json(to_json(raw)))
+    except ValidationError as exc:
+        fields = raw if isinstance(raw, dict) else {}
+        event_id, event_type = fields.get("event_id"), fields.get("event_type")
+        violations = [
+            Violation(".".join(str(part) for part in error["loc"]), error["msg"], error["type"])
+            for error in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        return Invalid(
+            event_id if isinstance(event_id, str) else None,
+            event_type if isinstance(event_type, str) else "unknown",
+            violations,
+        )
+
+
+def reported(event: EventIn) -> ReportedEvent:
+    booking = event.booking
+    return ReportedEvent(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        shipment_id=event.shipment_id,
+        location=event.location,
+        classifier=event.classifier,
+        container_no=event.container_no,
+        wagon_no=event.wagon_no,
+        mode=event.mode,
+        reason=event.reason,
+        booking=None
+        if booking is None
+        else ReportedBooking(
+            origin=booking.origin,
+            destination=booking.destination,
+            container_type=booking.container_type,
+            gross_weight_kg=booking.gross_weight_kg,
+            cargo_description=booking.cargo_description,
+            hs_code=booking.hs_code,
+            promised_delivery_at=booking.promised_delivery_at,
+        ),
+    )
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body (already bounded by ``BodySizeLimit``); ``None`` if the client left."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _invalid(exc: ValidationError) -> Problem:
+    errors = validation_errors(exc.errors(include_url=False, include_input=False))
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return Problem(422, detail, errors=errors)
+
+
+def _errors(violations: list[Violation]) -> list[dict[str, Any]]:
+    return [field_error(v.field, v.message, v.code) for v in violations]
+
+
+async def _send_json(
+    send: Send,
+    status: int,
+    body: Any,
+    header: tuple[bytes, bytes] = JSON_HEADER,
+    headers: dict[str, str] | None = None,
+) -> None:
+    content = to_json(body)
+    raw_headers = [header, (b"content-length", str(len(content)).encode())]
+    for name, value in (headers or {}).items():
+        raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
+    await _send_json(
+        send, problem.status, problem.body(scope.get("path")), PROBLEM_HEADER, problem.headers
+    )

@@ -1,0 +1,186 @@
+"""The rules an event must pass before it is published. Pure: no I/O, no framework.
+
+``check`` returns every violation of one event at once, each naming the field at fault:
+invalid content (422) first; only a valid event is then judged against the carrier's
+rights (403), so a carrier never learns more about its rights than it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from corridor.identifiers import CONTAINER_NO, WAGON_NO, container_no_error, wagon_no_error
+from corridor.topology import Topology
+from services.ingest.carriers import Carrier
+
+# Outside these bounds a time is a typo (and could not be stored as a protobuf Timestamp).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+REASON_REQUIRED = frozenset({"EXCEPTION", "CUSTOMS_HOLD"})
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedBooking:
+    origin: str
+    destination: str
+    container_type: str
+    gross_weight_kg: float
+    cargo_description: str | None = None
+    hs_code: str | None = None
+    promised_delivery_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedEvent:
+    """An event as posted, already well-typed; ``carrier`` is not part of it."""
+
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    shipment_id: str
+    location: str
+    classifier: str = "ACT"
+    container_no: str | None = None
+    wagon_no: str | None = None
+    mode: str | None = None
+    booking: ReportedBooking | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    field: str
+    message: str
+    code: str
+    forbidden: bool = False  # a matter of the carrier's rights (403), not of content (422)
+
+
+@dataclass(frozen=True)
+class Rules:
+    topology: Topology
+    max_future: timedelta = timedelta(days=1)
+
+
+def status_of(violations: list[Violation]) -> int:
+    return 422 if any(not v.forbidden for v in violations) else 403
+
+
+def check(event: ReportedEvent, carrier: Carrier, rules: Rules, now: datetime) -> list[Violation]:
+    """Every reason ``carrier`` may not post ``event`` now (empty: it may)."""
+    found = _check_content(event, rules, now)
+    if found:
+        return found
+    return _check_rights(event, carrier)
+
+
+def _check_content(event: ReportedEvent, rules: Rules, now: datetime) -> list[Violation]:
+    found: list[Violation] = []
+    found += _check_equipment(event)
+    found += _check_node("location", event.location, rules.topology)
+    found += _check_time("occurred_at", event.occurred_at)
+    if EARLIEST <= event.occurred_at < LATEST and event.occurred_at > now + rules.max_future:
+        found.append(
+            Violation(
+                "occurred_at",
+                f"is more than {_duration(rules.max_future)} in the future",
+                "in_future",
+            )
+        )
+    if event.event_type == "BOOKED":
+        if event.booking is None:
+            found.append(Violation("booking", "is required for BOOKED", "missing"))
+        else:
+            found += _check_booking(event.booking, event, rules.topology)
+    elif event.booking is not None:
+        found.append(Violation("booking", "is only allowed on BOOKED", "not_allowed"))
+    if event.event_type in REASON_REQUIRED and not event.reason:
+        found.append(Violation("reason", f"is required for {event.event_type}", "missing"))
+    return found
+
+
+def _check_equipment(event: ReportedEvent) -> list[Violation]:
+    if event.container_no is not None and event.wagon_no is not None:
+        return [
+            Violation("container_no", "give container_no or wagon_no, not both", "conflict"),
+            Violation("wagon_no", "give container_no or wagon_no, not both", "conflict"),
+        ]
+    if event.container_no is not None:
+        error = container_no_error(event.container_no)
+        if error is not None:
+            code = "check_digit" if CONTAINER_NO.match(event.container_no) else "format"
+            return [Violation("container_no", error, code)]
+        return []
+    if event.wagon_no is not None:
+        error = wagon_no_error(event.wagon_no)
+        if error is not None:
+            code = "check_digit" if WAGON_NO.match(event.wagon_no) else "format"
+            return [Violation("wagon_no", error, code)]
+        return []
+    return [Violation("container_no", "container_no or wagon_no is required", "missing")]
+
+
+def _check_node(field: str, code: str, topology: Topology) -> list[Violation]:
+    if code in topology.nodes:
+        return []
+    return [Violation(field, f"{code!r} is not a corridor node (UN/LOCODE)", "unknown_node")]
+
+
+def _check_time(field: str, moment: datetime) -> list[Violation]:
+    if EARLIEST <= moment < LATEST:
+        return []
+    return [Violation(field, "must be between 2000-01-01 and 2100-01-01", "out_of_range")]
+
+
+def _check_booking(
+    booking: ReportedBooking, event: ReportedEvent, topology: Topology
+) -> list[Violation]:
+    found = _check_node("booking.origin", booking.origin, topology)
+    found += _check_node("booking.destination", booking.destination, topology)
+    if booking.origin == booking.destination:
+        found.append(Violation("booking.destination", "must differ from origin", "same_as_origin"))
+    if booking.promised_delivery_at is not None:
+        found += _check_time("booking.promised_delivery_at", booking.promised_delivery_at)
+    wagon_load = booking.container_type == "WAGON"
+    if wagon_load and event.container_no is not None:
+        found.append(
+            Violation(
+                "booking.container_type",
+                "a WAGON load is identified by wagon_no, not container_no",
+                "equipment_mismatch",
+            )
+        )
+    elif not wagon_load and event.wagon_no is not None:
+        found.append(
+            Violation(
+                "booking.container_type",
+                f"a {booking.container_type} container is identified by container_no",
+                "equipment_mismatch",
+            )
+        )
+    return found
+
+
+def _check_rights(event: ReportedEvent, carrier: Carrier) -> list[Violation]:
+    found: list[Violation] = []
+    if event.event_type == "BOOKED" and not carrier.may_book:
+        found.append(
+            Violation("event_type", f"carrier {carrier.id} may not book", "may_not_book", True)
+        )
+    if not carrier.operates(event.location):
+        found.append(
+            Violation(
+                "location",
+                f"carrier {carrier.id} does not operate at {event.location}",
+                "not_operated",
+                True,
+            )
+        )
+    return found
+
+
+def _duration(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    if hours == 24:
+        return "1 day"
+    return f"{hours:g} hours"

@@ -1,0 +1,85 @@
+"""Tariff's HTTP API: quotes, the cards in force, and the charges of a shipment."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from corridor.problems import Problem, field_error
+from services.tariff.documents import card_doc, quote_doc
+from services.tariff.handlers import Tariff
+from services.tariff.rates import PricingError, QuoteRequest
+from services.tariff.schemas import QuoteIn, QuoteOut, ShipmentChargesOut, TariffsOut
+
+router = APIRouter(prefix="/v1", tags=["tariff"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+def get_tariff(request: Request) -> Tariff:
+    return cast(Tariff, request.app.state.tariff)
+
+
+TariffDep = Annotated[Tariff, Depends(get_tariff)]
+
+
+@router.post(
+    "/quotes",
+    response_model=QuoteOut,
+    responses={422: {"description": "unknown node, no route, no card or rate", **PROBLEM}},
+    summary="Quote the unified through-rate",
+)
+async def create_quote(body: QuoteIn, tariff: TariffDep) -> dict[str, Any]:
+    """Legs, surcharges, discount, total and each operator's part, priced with the card
+    in force on ``shipping_date``. Amounts are decimal strings."""
+    request = QuoteRequest(
+        origin=body.origin,
+        destination=body.destination,
+        container_type=body.container_type,
+        gross_weight_kg=body.gross_weight_kg,
+        shipping_date=body.shipping_date or tariff.today(),
+    )
+    try:
+        return quote_doc(tariff.quote(request))
+    except PricingError as exc:
+        raise Problem(
+            422,
+            f"{exc.field}: {exc.message}",
+            slug=exc.code.replace("_", "-"),
+            title="Cannot quote",
+            errors=[field_error(exc.field, exc.message, exc.code)],
+        ) from exc
+
+
+@router.get("/tariffs", response_model=TariffsOut, summary="Rate cards in force and upcoming")
+async def list_tariffs(
+    tariff: TariffDep,
+    on: Annotated[date | None, Query(description="the date to look from; default today")] = None,
+) -> dict[str, Any]:
+    day = on or tariff.today()
+    return {
+        "on": day.isoformat(),
+        "cards": [
+            card_doc(listed.card, listed.status, tariff.topology)
+            for listed in tariff.book.listing(day)
+        ],
+    }
+
+
+@router.get(
+    "/shipments/{shipment_id}/charges",
+    response_model=ShipmentChargesOut,
+    responses={404: {"description": "no booking or charge for this shipment", **PROBLEM}},
+    summary="The booked quote and final charge of a shipment",
+)
+async def shipment_charges(shipment_id: str, tariff: TariffDep) -> dict[str, Any]:
+    found = await tariff.shipment_charges(shipment_id)
+    if found is None:
+        raise Problem(
+            404,
+            f"no booking or charge for shipment {shipment_id}",
+            errors=[field_error("shipment_id", "unknown shipment", "unknown_shipment")],
+        )
+    return found

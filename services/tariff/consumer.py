@@ -1,0 +1,36 @@
+"""The cargo.events.v1 entrypoint: decode, apply, dead-letter what can never be applied,
+then publish the charges the batch produced."""
+
+from __future__ import annotations
+
+from aiokafka import ConsumerRecord
+
+from corridor.kafka import DeadLetter
+from services.tariff.contracts import UndecodableEvent, decode_event
+from services.tariff.events import ShipmentEvent
+from services.tariff.handlers import Tariff
+from services.tariff.outbox import Outbox
+
+
+class EventConsumer:
+    def __init__(self, tariff: Tariff, outbox: Outbox) -> None:
+        self.tariff = tariff
+        self.outbox = outbox
+
+    async def handle(self, records: list[ConsumerRecord]) -> list[DeadLetter]:
+        letters: list[DeadLetter] = []
+        events: list[ShipmentEvent] = []
+        sources: list[ConsumerRecord] = []
+        for record in records:
+            try:
+                events.append(decode_event(record.value))
+            except UndecodableEvent as exc:
+                letters.append(DeadLetter(record, str(exc)))
+            else:
+                sources.append(record)
+        if events:
+            for rejection in await self.tariff.apply(events):
+                letters.append(DeadLetter(sources[rejection.index], rejection.reason))
+            # Charges are committed; a broker failure here leaves them for the outbox task.
+            await self.outbox.flush()
+        return letters

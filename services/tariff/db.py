@@ -1,0 +1,188 @@
+"""Tables and the repository of tariff: bookings (with their quote), the movements that
+make dwell times, and charges with their outbox flag.
+
+Every write is an insert that ignores a conflict on the natural key, so applying the same
+event or charge twice changes nothing: ``(carrier, event_id)`` for movements,
+``shipment_id`` for bookings and charges.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class BookingRow(Base):
+    __tablename__ = "tariff_bookings"
+
+    shipment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    card_version: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[str] = mapped_column(String(32))
+    quote: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MovementRow(Base):
+    __tablename__ = "tariff_movements"
+    __table_args__ = (
+        UniqueConstraint("carrier", "event_id", name="uq_tariff_movements_carrier_event_id"),
+        Index("ix_tariff_movements_shipment_id", "shipment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    carrier: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    shipment_id: Mapped[str] = mapped_column(String(128))
+    event_type: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChargeRow(Base):
+    __tablename__ = "tariff_charges"
+
+    charge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(128), unique=True)
+    card_version: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[str] = mapped_column(String(32))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The outbox flag: set once the broker acknowledged the Charge record.
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+Index(
+    "ix_tariff_charges_unpublished",
+    ChargeRow.computed_at,
+    postgresql_where=ChargeRow.published_at.is_(None),
+    sqlite_where=ChargeRow.published_at.is_(None),
+)
+
+
+class Repository:
+    """Reads and idempotent writes inside one session (the caller's transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _insert_ignoring(self, row: type[Base], values: dict[str, Any], *keys: str) -> bool:
+        """Insert unless a row with the same ``keys`` exists; True when inserted."""
+        dialect = self.session.get_bind().dialect.name
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(row).values(**values).on_conflict_do_nothing(index_elements=keys)
+        result = await self.session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def add_booking(self, values: dict[str, Any]) -> bool:
+        return await self._insert_ignoring(BookingRow, values, "shipment_id")
+
+    async def add_movement(self, values: dict[str, Any]) -> bool:
+        return await self._insert_ignoring(MovementRow, values, "carrier", "event_id")
+
+    async def add_charge(self, values: dict[str, Any]) -> bool:
+        return await self._insert_ignoring(ChargeRow, values, "shipment_id")
+
+    async def booking(self, shipment_id: str) -> BookingRow | None:
+        return await self.session.get(BookingRow, shipment_id)
+
+    async def movements(self, shipment_id: str) -> list[MovementRow]:
+        rows = await self.session.scalars(
+            select(MovementRow)
+            .where(MovementRow.shipment_id == shipment_id)
+            .order_by(MovementRow.occurred_at, MovementRow.id)
+        )
+        return list(rows)
+
+    async def charge(self, shipment_id: str) -> ChargeRow | None:
+        return await self.session.scalar(
+            select(ChargeRow).where(ChargeRow.shipment_id == shipment_id)
+        )
+
+    async def awaiting_charge(self, limit: int) -> list[str]:
+        """Shipments booked and delivered but not charged yet (for the start-up sweep)."""
+        delivered = select(MovementRow.shipment_id).where(MovementRow.event_type == "DELIVERED")
+        charged = select(ChargeRow.shipment_id)
+        rows = await self.session.scalars(
+            select(BookingRow.shipment_id)
+            .where(BookingRow.shipment_id.in_(delivered))
+            .where(BookingRow.shipment_id.not_in(charged))
+            .order_by(BookingRow.shipment_id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def unpublished(self, limit: int) -> list[ChargeRow]:
+        rows = await self.session.scalars(
+            select(ChargeRow)
+            .where(ChargeRow.published_at.is_(None))
+            .order_by(ChargeRow.computed_at, ChargeRow.charge_id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def mark_published(self, charge_ids: list[str], at: datetime) -> None:
+        if charge_ids:
+            await self.session.execute(
+                update(ChargeRow)
+                .where(ChargeRow.charge_id.in_(charge_ids))
+                .where(ChargeRow.published_at.is_(None))
+                .values(published_at=at)
+            )

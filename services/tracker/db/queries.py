@@ -1,0 +1,120 @@
+"""The read side: what the query API and the gauges ask of the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.tracker.db.store import event_of, tracked_of
+from services.tracker.db.tables import events, section_transits, shipments
+from services.tracker.domain import Event, Status, TrackedShipment
+
+TimelineKey = tuple[datetime, int, str, str]
+
+
+async def get_shipment(conn: AsyncConnection, shipment_id: str) -> TrackedShipment | None:
+    row = (
+        await conn.execute(
+            select(shipments)
+            .where(shipments.c.shipment_id == shipment_id)
+            .where(shipments.c.state.is_not(None))
+        )
+    ).first()
+    return None if row is None else tracked_of(row)
+
+
+async def list_shipments(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    after: str | None = None,
+    status: Status | None = None,
+    location: str | None = None,
+    delayed: bool | None = None,
+    container_no: str | None = None,
+    wagon_no: str | None = None,
+) -> list[TrackedShipment]:
+    """Shipments in ``shipment_id`` order after the cursor, filtered."""
+    query = select(shipments).where(shipments.c.state.is_not(None))
+    if after is not None:
+        query = query.where(shipments.c.shipment_id > after)
+    if status is not None:
+        query = query.where(shipments.c.status == status.value)
+    if location is not None:
+        query = query.where(shipments.c.current_location == location)
+    if delayed is not None:
+        query = query.where(shipments.c.delayed == delayed)
+    if container_no is not None:
+        query = query.where(shipments.c.container_no == container_no)
+    if wagon_no is not None:
+        query = query.where(shipments.c.wagon_no == wagon_no)
+    query = query.order_by(shipments.c.shipment_id).limit(limit)
+    return [tracked_of(row) for row in await conn.execute(query)]
+
+
+async def timeline(
+    conn: AsyncConnection, shipment_id: str, *, limit: int, after: TimelineKey | None = None
+) -> list[Event]:
+    """A shipment's unique events in the fold's order: time, then event type, carrier, id."""
+    key = (events.c.occurred_at, events.c.rank, events.c.carrier, events.c.event_id)
+    query = select(events).where(events.c.shipment_id == shipment_id)
+    if after is not None:
+        bound = (literal(value, column.type) for column, value in zip(key, after, strict=True))
+        query = query.where(tuple_(*key) > tuple_(*bound))
+    query = query.order_by(*key).limit(limit)
+    return [event_of(row) for row in await conn.execute(query)]
+
+
+async def counts_by_status(conn: AsyncConnection) -> dict[str, int]:
+    query = (
+        select(shipments.c.status, func.count())
+        .where(shipments.c.state.is_not(None))
+        .group_by(shipments.c.status)
+    )
+    return {status: int(count) for status, count in await conn.execute(query)}
+
+
+async def in_flight_by_node(conn: AsyncConnection) -> dict[str, int]:
+    """Shipments not yet delivered, by current location."""
+    query = (
+        select(shipments.c.current_location, func.count())
+        .where(shipments.c.state.is_not(None))
+        .where(shipments.c.status != Status.DELIVERED.value)
+        .group_by(shipments.c.current_location)
+    )
+    return {node: int(count) for node, count in await conn.execute(query) if node}
+
+
+async def delayed_in_flight(conn: AsyncConnection) -> int:
+    query = (
+        select(func.count())
+        .select_from(shipments)
+        .where(shipments.c.delayed.is_(True))
+        .where(shipments.c.status != Status.DELIVERED.value)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+@dataclass(frozen=True)
+class SectionSample:
+    country: str
+    transit_seconds: int
+    kilograms: float
+    teu: float
+
+
+async def section_samples(conn: AsyncConnection, since: datetime) -> list[SectionSample]:
+    """Sections exited since ``since`` (bounded by the retention of the table)."""
+    query = select(
+        section_transits.c.country,
+        section_transits.c.transit_seconds,
+        section_transits.c.kilograms,
+        section_transits.c.teu,
+    ).where(section_transits.c.exited_at >= since)
+    return [
+        SectionSample(r.country, int(r.transit_seconds), float(r.kilograms), float(r.teu))
+        for r in await conn.execute(query)
+    ]

@@ -1,0 +1,150 @@
+"""The tracker's tables (the Alembic migrations create exactly these).
+
+- ``events``: every unique event, primary key ``(carrier, event_id)``: the idempotency key;
+- ``shipments``: the folded view of each shipment (JSON) plus the columns queries filter on,
+  its ``version`` and the ``published_version`` already sent to ``cargo.shipments.v1``;
+- ``section_transits``, ``segment_times``, ``node_dwells``: the closed sections, segment
+  runs and dwells of every shipment, derived from its view in the same transaction; they
+  feed the corridor KPIs and the ETA medians with plain SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("carrier", String(64), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("shipment_id", String(64), nullable=False),
+    Column("event_type", String(20), nullable=False),
+    Column("classifier", String(3), nullable=False),
+    Column("rank", SmallInteger, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=True),
+    Column("applied_at", UtcDateTime, nullable=False),
+    Column("location", String(16), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("container_no", String(32), nullable=False),
+    Column("wagon_no", String(32), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("booking", JSON(none_as_null=True), nullable=True),
+    Index(None, "shipment_id", "occurred_at"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("status", String(12), nullable=False, server_default="BOOKED"),
+    Column("container_no", String(32), nullable=False, server_default=""),
+    Column("wagon_no", String(32), nullable=False, server_default=""),
+    Column("origin", String(16), nullable=False, server_default=""),
+    Column("destination", String(16), nullable=False, server_default=""),
+    Column("current_location", String(16), nullable=False, server_default=""),
+    Column("eta", UtcDateTime, nullable=True),
+    Column("delayed", Boolean, nullable=False, server_default=false()),
+    Column("events_count", Integer, nullable=False, server_default="0"),
+    Column("duplicates", Integer, nullable=False, server_default="0"),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+    Column("published_version", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", UtcDateTime, nullable=True),
+    Column("state", Text, nullable=True),  # ShipmentView.to_json()
+    Index(None, "status", "shipment_id"),
+    Index(None, "current_location", "shipment_id"),
+    Index(None, "container_no"),
+    Index(None, "wagon_no"),
+)
+
+section_transits = Table(
+    "section_transits",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("seq", SmallInteger, primary_key=True),
+    Column("country", String(2), nullable=False),
+    Column("entered_at", UtcDateTime, nullable=False),
+    Column("exited_at", UtcDateTime, nullable=False),
+    Column("transit_seconds", BigInteger, nullable=False),
+    Column("kilograms", Float, nullable=False),
+    Column("teu", Float, nullable=False),
+    Index(None, "exited_at"),
+)
+
+segment_times = Table(
+    "segment_times",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("seq", SmallInteger, primary_key=True),
+    Column("origin", String(16), nullable=False),
+    Column("destination", String(16), nullable=False),
+    Column("departed_at", UtcDateTime, nullable=False),
+    Column("arrived_at", UtcDateTime, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+    Index(None, "origin", "destination", "arrived_at"),
+)
+
+node_dwells = Table(
+    "node_dwells",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("seq", SmallInteger, primary_key=True),
+    Column("node", String(16), nullable=False),
+    Column("kind", String(6), nullable=False),
+    Column("arrived_at", UtcDateTime, nullable=False),
+    Column("departed_at", UtcDateTime, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+    Index(None, "node", "departed_at"),
+)

@@ -1,0 +1,70 @@
+"""The tracker's pure rules: a shipment's state as a fold over its events, its ETA.
+
+No I/O and no framework imports: fastapi, aiokafka, SQLAlchemy and protobuf stay outside.
+"""
+
+from services.tracker.domain.eta import (
+    Statistics,
+    estimate_arrival,
+    is_delayed,
+    medians,
+    percentile,
+)
+from services.tracker.domain.fold import (
+    CASPIAN,
+    advance,
+    can_advance,
+    dwell_kind,
+    fold,
+    newly_closed,
+    sea_section,
+    unique_in_order,
+)
+from services.tracker.domain.model import (
+    RANK,
+    TEU,
+    Booking,
+    Classifier,
+    Dwell,
+    Event,
+    EventType,
+    LastEvent,
+    Milestone,
+    OrderKey,
+    Section,
+    SegmentTime,
+    ShipmentView,
+    Status,
+    TrackedShipment,
+)
+
+__all__ = [
+    "CASPIAN",
+    "RANK",
+    "TEU",
+    "Booking",
+    "Classifier",
+    "Dwell",
+    "Event",
+    "EventType",
+    "LastEvent",
+    "Milestone",
+    "OrderKey",
+    "Section",
+    "SegmentTime",
+    "ShipmentView",
+    "Statistics",
+    "Status",
+    "TrackedShipment",
+    "advance",
+    "can_advance",
+    "dwell_kind",
+    "estimate_arrival",
+    "fold",
+    "is_delayed",
+    "medians",
+    "newly_closed",
+    "percentile",
+    "sea_section",
+    "unique_in_order",
+]

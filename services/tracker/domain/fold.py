@@ -1,0 +1,231 @@
+"""The state of a shipment is a left fold over its unique events in time order.
+
+``fold`` starts from nothing; ``advance`` resumes from a stored view when every new actual
+event comes after the last folded one (the common case: events arrive roughly in order). A
+late actual event cannot be appended: the caller re-folds the shipment's stored events,
+which is cheap (a shipment has tens of events) and makes time order right by construction.
+Both paths run the same ``_step``, so they agree. Estimates and plans only feed the
+milestones, whose rule (the most recently recorded per slot) does not depend on the order,
+so they never force a re-fold (an estimate's ``occurred_at`` is in the future).
+
+Rules (docs/tracker.md explains them):
+- status: ``DELIVERED`` once any actual delivery is known; else ``HELD`` while a customs hold
+  is open (closed by a later ``CUSTOMS_RELEASED`` or by a departure); else ``IN_TRANSIT`` once
+  any actual event other than the booking is known; else ``BOOKED``. Estimates and plans
+  never change the status; actual events after the delivery change nothing but the count;
+- equipment: the container or wagon of the latest actual event that names one;
+- sections: every actual event places the cargo in the country of its location, except a
+  departure by vessel, which starts a sea crossing (``XC`` from a Caspian port); a section is
+  exited at the first event placed elsewhere, or at the delivery;
+- dwell, at border crossings and ports: from ``ARRIVED`` to ``DEPARTED`` (or ``GATE_OUT`` or
+  ``DELIVERED``) at that node; an arrival whose departure is never reported is dropped once
+  the cargo is reported elsewhere;
+- segment times (the ETA's statistics): ``DEPARTED`` at A then ``ARRIVED`` at B, for
+  adjacent A and B.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from corridor.topology import Topology
+from services.tracker.domain.model import (
+    Classifier,
+    Dwell,
+    Event,
+    EventType,
+    LastEvent,
+    Milestone,
+    Section,
+    SegmentTime,
+    ShipmentView,
+    Status,
+)
+
+CASPIAN = "XC"
+OTHER_SEA = "XB"  # the Black Sea: the only other sea leg of the corridor's reference data
+CASPIAN_STATES = frozenset({"KZ", "AZ", "TM", "RU", "IR"})
+DWELL_ENDS = frozenset({EventType.DEPARTED, EventType.GATE_OUT, EventType.DELIVERED})
+
+
+def unique_in_order(events: Iterable[Event]) -> list[Event]:
+    """The first copy of each ``(carrier, event_id)``, sorted in time order."""
+    seen: dict[tuple[str, str], Event] = {}
+    for event in events:
+        seen.setdefault(event.key, event)
+    return sorted(seen.values(), key=lambda e: e.order)
+
+
+def fold(shipment_id: str, events: Iterable[Event], topology: Topology) -> ShipmentView:
+    view = ShipmentView(shipment_id)
+    for event in unique_in_order(events):
+        _step(view, event, topology)
+    return view
+
+
+def can_advance(view: ShipmentView, events: Iterable[Event]) -> bool:
+    """True when every actual event sorts after the last one folded into ``view``."""
+    last = view.last_order
+    return last is None or all(e.order > last for e in events if e.classifier is Classifier.ACT)
+
+
+def advance(view: ShipmentView, events: Iterable[Event], topology: Topology) -> ShipmentView:
+    """``view`` with later ``events`` folded in (``can_advance`` must hold)."""
+    result = view.copy()
+    if not can_advance(view, events):
+        raise ValueError("an actual event is not after the folded ones: re-fold")
+    for event in unique_in_order(events):
+        _step(result, event, topology)
+    return result
+
+
+def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
+    view.events += 1
+    if event.classifier is not Classifier.ACT:
+        _record_milestone(view, event)
+        return
+    view.last_order = event.order
+    if event.container_no:
+        view.container_no = event.container_no
+    if event.wagon_no:
+        view.wagon_no = event.wagon_no
+    if event.event_type is EventType.BOOKED:
+        if event.booking is not None:
+            view.booking = event.booking
+        if view.status is Status.BOOKED:
+            view.last_event = LastEvent.of(event)
+            view.current_location = event.location
+        return
+    if view.delivered_at is not None:
+        return
+    if not view.first_location:
+        view.first_location = event.location
+    if event.location != view.current_location or view.here_since is None:
+        view.here_since = event.occurred_at
+    view.current_location = event.location
+    view.last_event = LastEvent.of(event)
+    _track_sections(view, event, topology)
+    _track_dwell(view, event, topology)
+    _track_segments(view, event, topology)
+    if event.event_type is EventType.CUSTOMS_HOLD:
+        view.held_since, view.hold_reason = event.occurred_at, event.reason
+    elif event.event_type in (EventType.CUSTOMS_RELEASED, EventType.DEPARTED):
+        view.held_since, view.hold_reason = None, ""
+    if event.event_type is EventType.DELIVERED:
+        view.delivered_at = event.occurred_at
+        view.held_since, view.hold_reason = None, ""
+        view.departed_from, view.departed_at = "", None
+        view.sections[-1] = replace(view.sections[-1], exited_at=event.occurred_at)
+        view.status = Status.DELIVERED
+    else:
+        view.status = Status.HELD if view.held_since is not None else Status.IN_TRANSIT
+
+
+def _record_milestone(view: ShipmentView, event: Event) -> None:
+    milestone = Milestone(
+        event.classifier,
+        event.event_type,
+        event.location,
+        event.occurred_at,
+        event.recorded_at,
+        event.carrier,
+        event.event_id,
+    )
+    for index, known in enumerate(view.milestones):
+        if known.slot == milestone.slot:
+            if milestone.recency > known.recency:
+                view.milestones[index] = milestone
+            return
+    view.milestones.append(milestone)
+    view.milestones.sort(key=lambda m: m.slot)  # one order whatever the arrival order
+
+
+def sea_section(port_country: str) -> str:
+    return CASPIAN if port_country in CASPIAN_STATES else OTHER_SEA
+
+
+def _country(code: str, topology: Topology) -> str:
+    node = topology.nodes.get(code)
+    return node.country if node is not None else code[:2]
+
+
+def _track_sections(view: ShipmentView, event: Event, topology: Topology) -> None:
+    current = view.sections[-1] if view.sections and view.sections[-1].exited_at is None else None
+    if event.event_type is EventType.DEPARTED and event.mode == "VESSEL":
+        where = sea_section(_country(event.location, topology))
+    elif (
+        current is not None
+        and current.country in (CASPIAN, OTHER_SEA)
+        and event.location == view.departed_from
+        and event.event_type is not EventType.ARRIVED
+    ):
+        where = current.country  # reported at sea against the port of departure
+    else:
+        where = _country(event.location, topology)
+    if current is not None and current.country == where:
+        return
+    if current is not None:
+        view.sections[-1] = replace(current, exited_at=event.occurred_at)
+    view.sections.append(Section(where, event.occurred_at))
+
+
+def _track_dwell(view: ShipmentView, event: Event, topology: Topology) -> None:
+    open_dwell = view.dwells[-1] if view.dwells and view.dwells[-1].departed_at is None else None
+    if open_dwell is not None and open_dwell.node != event.location:
+        view.dwells.pop()  # the departure was never reported
+        open_dwell = None
+    if event.event_type is EventType.ARRIVED:
+        node = topology.nodes.get(event.location)
+        if open_dwell is None and node is not None and (node.is_border or node.is_port):
+            view.dwells.append(Dwell(event.location, event.occurred_at))
+    elif event.event_type in DWELL_ENDS and open_dwell is not None:
+        view.dwells[-1] = replace(open_dwell, departed_at=event.occurred_at)
+
+
+def _track_segments(view: ShipmentView, event: Event, topology: Topology) -> None:
+    if event.event_type is EventType.DEPARTED:
+        view.departed_from, view.departed_at = event.location, event.occurred_at
+        return
+    if not view.departed_from or event.location == view.departed_from:
+        return
+    if (
+        event.event_type is EventType.ARRIVED
+        and view.departed_at is not None
+        and topology.segment(view.departed_from, event.location) is not None
+    ):
+        view.segments.append(
+            SegmentTime(view.departed_from, event.location, view.departed_at, event.occurred_at)
+        )
+    view.departed_from, view.departed_at = "", None
+
+
+def dwell_kind(code: str, topology: Topology) -> str:
+    """``border`` or ``port``: the label of the dwell KPI (a border port counts as border)."""
+    node = topology.nodes.get(code)
+    return "border" if node is not None and node.is_border else "port"
+
+
+def newly_closed(old: ShipmentView | None, new: ShipmentView) -> tuple[list[Section], list[Dwell]]:
+    """Sections and dwells closed in ``new`` that were not closed in ``old`` (for KPIs)."""
+    old_sections = set() if old is None else _closed_sections(old)
+    old_dwells = set() if old is None else _closed_dwells(old)
+    sections = [
+        s
+        for i, s in enumerate(new.sections)
+        if s.exited_at is not None and (i, s.country) not in old_sections
+    ]
+    dwells = [
+        d
+        for i, d in enumerate(new.dwells)
+        if d.departed_at is not None and (i, d.node) not in old_dwells
+    ]
+    return sections, dwells
+
+
+def _closed_sections(view: ShipmentView) -> set[tuple[int, str]]:
+    return {(i, s.country) for i, s in enumerate(view.sections) if s.exited_at is not None}
+
+
+def _closed_dwells(view: ShipmentView) -> set[tuple[int, str]]:
+    return {(i, d.node) for i, d in enumerate(view.dwells) if d.departed_at is not None}

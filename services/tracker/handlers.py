@@ -1,0 +1,282 @@
+"""Use cases: apply a batch of events exactly once, publish the changed states.
+
+``Tracker.apply`` runs one database transaction per batch:
+1. insert the events, ``ON CONFLICT DO NOTHING RETURNING``: the new ones are known;
+2. lock the touched shipments (in id order) and read their stored views;
+3. for each shipment with new events: advance its view when they all come after what it has
+   folded, else re-fold all its stored events (a late event); compute its ETA;
+4. save the views (version + 1) and their derived rows (sections, segment runs, dwells),
+   count duplicates, record which versions reached the state topic;
+5. commit. Only then are the metrics observed and the states queued for publication.
+
+A redelivered batch finds every event already stored, so it changes nothing but the
+duplicate counts. The state topic is fed at least once: states committed but not yet
+acknowledged by the broker are kept in memory and retried with every batch, and on start-up
+every shipment whose ``published_version`` is behind its ``version`` is published again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from corridor.kafka import utcnow
+from corridor.topology import Topology
+from services.tracker.db import store
+from services.tracker.domain import (
+    Classifier,
+    Event,
+    ShipmentView,
+    Statistics,
+    TrackedShipment,
+    advance,
+    can_advance,
+    dwell_kind,
+    estimate_arrival,
+    fold,
+    is_delayed,
+    newly_closed,
+)
+from services.tracker.metrics import TrackerMetrics
+
+log = logging.getLogger(__name__)
+
+StatePublish = Callable[[Sequence[TrackedShipment]], Awaitable[list[bool]]]
+PUBLISH_CHUNK = 1000
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying the same records can never succeed (bad data, not a bad moment):
+    the database refused the data (SQLSTATE classes 22 and 23), or the rules did."""
+    if isinstance(exc, DataError | IntegrityError | ValueError | TypeError | KeyError):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        return isinstance(code, str) and code[:2] in ("22", "23")
+    return False
+
+
+@dataclass
+class BatchResult:
+    applied: list[Event] = field(default_factory=list)
+    duplicates: int = 0
+    changed: list[tuple[ShipmentView | None, TrackedShipment]] = field(default_factory=list)
+
+
+class Tracker:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        topology: Topology,
+        *,
+        metrics: TrackerMetrics | None = None,
+        publish: StatePublish | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        eta_min_samples: int = 5,
+        eta_recent_samples: int = 200,
+        stats_refresh_seconds: float = 30.0,
+        view_cache_size: int = 20_000,
+    ) -> None:
+        self.engine = engine
+        self.topology = topology
+        self.metrics = metrics
+        self.publish = publish
+        self.clock = clock
+        self.eta_min_samples = eta_min_samples
+        self.eta_recent_samples = eta_recent_samples
+        self.stats_refresh_seconds = stats_refresh_seconds
+        self._stats: Statistics | None = None
+        self._stats_loaded = 0.0
+        # Committed states not yet acknowledged by the broker (latest per shipment), and
+        # acknowledged versions not yet recorded in the database.
+        self._pending: dict[str, TrackedShipment] = {}
+        self._marks: dict[str, int] = {}
+        # The last committed view of recently changed shipments, by version: with one
+        # consumer per partition the stored view need not be read back (least recently
+        # changed first out).
+        self._views: OrderedDict[str, tuple[int, ShipmentView]] = OrderedDict()
+        self.view_cache_size = view_cache_size
+        self._lock = asyncio.Lock()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def statistics(self) -> Statistics:
+        now = time.monotonic()
+        if self._stats is None or now - self._stats_loaded >= self.stats_refresh_seconds:
+            async with self.engine.connect() as conn:
+                self._stats = await store.load_statistics(
+                    conn, self.eta_recent_samples, self.eta_min_samples
+                )
+            self._stats_loaded = now
+        return self._stats
+
+    async def apply(self, batch: Sequence[Event]) -> BatchResult:
+        """Apply a batch in one transaction; idempotent (see the module docstring)."""
+        async with self._lock:
+            stats = await self.statistics()
+            now = self.clock()
+            marks = dict(self._marks)
+            async with self.engine.begin() as conn:
+                new_keys = await store.insert_events(conn, batch, now)
+                fresh: dict[str, list[Event]] = {}
+                result = BatchResult()
+                copies: Counter[str] = Counter()
+                for event in batch:
+                    if event.key in new_keys:
+                        new_keys.discard(event.key)
+                        fresh.setdefault(event.shipment_id, []).append(event)
+                        result.applied.append(event)
+                    else:
+                        copies[event.shipment_id] += 1
+                result.duplicates = sum(copies.values())
+                # A shipment with a cached view has a row already (rows are never deleted).
+                new = [i for i in fresh if i not in self._views]
+                locked = await store.lock_shipments(conn, new, fresh.keys() | copies.keys())
+                views = await self._stored_views(conn, [locked[i] for i in fresh])
+                late = [
+                    shipment_id
+                    for shipment_id, events in fresh.items()
+                    if (view := views.get(shipment_id)) is not None
+                    and not can_advance(view, events)
+                ]
+                stored = await store.load_events(conn, late)
+                for shipment_id, events in sorted(fresh.items()):
+                    row = locked[shipment_id]
+                    old = views.get(shipment_id)
+                    if shipment_id in stored:
+                        view = fold(shipment_id, stored[shipment_id], self.topology)
+                    elif old is None:
+                        view = fold(shipment_id, events, self.topology)
+                    else:
+                        view = advance(old, events, self.topology)
+                    eta = estimate_arrival(view, self.topology, stats)
+                    tracked = TrackedShipment(
+                        view=view,
+                        eta=eta,
+                        delayed=is_delayed(view, eta),
+                        version=row.version + 1,
+                        duplicates=row.duplicates + copies.pop(shipment_id, 0),
+                        updated_at=now,
+                    )
+                    result.changed.append((old, tracked))
+                await store.save_shipments(conn, [t for _, t in result.changed])
+                await store.save_derived(
+                    conn, [(old, t.view) for old, t in result.changed], self.topology
+                )
+                await store.add_duplicates(conn, copies)
+                await store.mark_published(conn, marks)
+            for shipment_id, version in marks.items():
+                if self._marks.get(shipment_id) == version:
+                    del self._marks[shipment_id]
+            for _, tracked in result.changed:
+                self._pending[tracked.shipment_id] = tracked
+                self._remember(tracked)
+        self._observe(result)
+        return result
+
+    async def _stored_views(
+        self, conn: AsyncConnection, rows: Sequence[store.LockedShipment]
+    ) -> dict[str, ShipmentView]:
+        """The stored views of locked shipments: from the cache when its version is the
+        stored one (always, with a single consumer), else from the database."""
+        found: dict[str, ShipmentView] = {}
+        missing = []
+        for row in rows:
+            if row.version == 0:
+                continue  # new: nothing stored yet
+            cached = self._views.get(row.shipment_id)
+            if cached is not None and cached[0] == row.version:
+                found[row.shipment_id] = cached[1]
+            else:
+                missing.append(row.shipment_id)
+        found.update(await store.load_views(conn, missing))
+        return found
+
+    def _remember(self, shipment: TrackedShipment) -> None:
+        self._views[shipment.shipment_id] = (shipment.version, shipment.view)
+        self._views.move_to_end(shipment.shipment_id)
+        while len(self._views) > self.view_cache_size:
+            self._views.popitem(last=False)
+
+    def count_dead_letters(self, count: int) -> None:
+        if self.metrics is not None and count:
+            self.metrics.events.labels("dead_lettered").inc(count)
+
+    def _observe(self, result: BatchResult) -> None:
+        metrics = self.metrics
+        if metrics is None:
+            return
+        applied_at = self.clock()
+        metrics.events.labels("applied").inc(len(result.applied))
+        metrics.events.labels("duplicate").inc(result.duplicates)
+        for event in result.applied:
+            if event.classifier is Classifier.ACT:
+                lag = (applied_at - event.occurred_at).total_seconds()
+                metrics.occurred_to_applied.observe(max(0.0, lag))
+            if event.recorded_at is not None:
+                lag = (applied_at - event.recorded_at).total_seconds()
+                metrics.recorded_to_applied.observe(max(0.0, lag))
+        for old, tracked in result.changed:
+            sections, dwells = newly_closed(old, tracked.view)
+            for section in sections:
+                metrics.section_transit.labels(section.country).observe(section.transit_seconds)
+                metrics.cargo_kilograms.labels(section.country).inc(tracked.view.gross_weight_kg)
+                metrics.cargo_teu.labels(section.country).inc(tracked.view.teu)
+            for dwell in dwells:
+                kind = dwell_kind(dwell.node, self.topology)
+                metrics.dwell.labels(dwell.node, kind).observe(dwell.dwell_seconds)
+
+    async def publish_pending(self) -> None:
+        """Send the committed states the broker has not acknowledged yet (at least once)."""
+        if self.publish is None or not self._pending:
+            return
+        waiting = list(self._pending.values())
+        for start in range(0, len(waiting), PUBLISH_CHUNK):
+            chunk = waiting[start : start + PUBLISH_CHUNK]
+            acknowledged = await self.publish(chunk)
+            for shipment, ok in zip(chunk, acknowledged, strict=True):
+                if not ok:
+                    continue
+                if self._pending.get(shipment.shipment_id) is shipment:
+                    del self._pending[shipment.shipment_id]
+                known = self._marks.get(shipment.shipment_id, 0)
+                self._marks[shipment.shipment_id] = max(known, shipment.version)
+            if len(acknowledged) and not all(acknowledged):
+                log.warning("some shipment states were not acknowledged; they will be retried")
+                return
+
+    async def recover(self, limit: int = 100_000) -> int:
+        """Queue the states a previous run committed but may not have published."""
+        async with self.engine.connect() as conn:
+            found = await store.unpublished(conn, limit)
+        for shipment in found:
+            known = self._pending.get(shipment.shipment_id)
+            if known is None or known.version < shipment.version:
+                self._pending[shipment.shipment_id] = shipment
+        return len(found)
+
+    async def flush_marks(self) -> None:
+        """Record the acknowledged versions now (on shutdown) instead of with the next batch."""
+        async with self._lock:
+            marks = dict(self._marks)
+            if not marks:
+                return
+            async with self.engine.begin() as conn:
+                await store.mark_published(conn, marks)
+            for shipment_id, version in marks.items():
+                if self._marks.get(shipment_id) == version:
+                    del self._marks[shipment_id]
+
+    async def prune(self, retention: timedelta) -> None:
+        async with self.engine.begin() as conn:
+            await store.prune(conn, self.clock() - retention)

@@ -1,0 +1,108 @@
+"""The tracker's KPIs for Prometheus; every label has a bounded set of values (statuses,
+corridor nodes, country sections, outcomes), never a shipment or container id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from corridor.topology import Topology
+from services.tracker.domain import Status
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+TRANSIT_BUCKETS = tuple(h * HOUR for h in (1, 3, 6, 12, 24, 48, 72, 96, 120, 144, 168, 240, 336))
+DWELL_BUCKETS = tuple(h * HOUR for h in (0.25, 0.5, 1, 2, 4, 6, 12, 24, 48, 72, 120, 168))
+OCCURRED_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, HOUR, 6 * HOUR, DAY, 7 * DAY)
+RECORDED_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class TrackerMetrics:
+    def __init__(self, registry: CollectorRegistry, topology: Topology) -> None:
+        self.topology = topology
+        self.shipments = Gauge(
+            "corridor_tracker_shipments",
+            "Shipments by status.",
+            ["status"],
+            registry=registry,
+        )
+        self.node_shipments = Gauge(
+            "corridor_tracker_node_shipments",
+            "Shipments not yet delivered whose current location is the node.",
+            ["node"],
+            registry=registry,
+        )
+        self.delayed_shipments = Gauge(
+            "corridor_tracker_delayed_shipments",
+            "Shipments not yet delivered whose ETA is later than the promised delivery.",
+            registry=registry,
+        )
+        self.section_transit = Histogram(
+            "corridor_tracker_section_transit_seconds",
+            "Transit time through a country section (XC: the Caspian crossing), observed when "
+            "a shipment leaves the section.",
+            ["country"],
+            registry=registry,
+            buckets=TRANSIT_BUCKETS,
+        )
+        self.section_target = Gauge(
+            "corridor_tracker_section_target_seconds",
+            "Published transit time target of a country section.",
+            ["country"],
+            registry=registry,
+        )
+        self.dwell = Histogram(
+            "corridor_tracker_dwell_seconds",
+            "Dwell at a border crossing or port, arrival to departure.",
+            ["node", "kind"],
+            registry=registry,
+            buckets=DWELL_BUCKETS,
+        )
+        self.cargo_kilograms = Counter(
+            "corridor_tracker_cargo_kilograms",
+            "Gross cargo weight that left a section.",
+            ["section"],
+            registry=registry,
+        )
+        self.cargo_teu = Counter(
+            "corridor_tracker_cargo_teu",
+            "Containers (twenty-foot equivalent units) that left a section.",
+            ["section"],
+            registry=registry,
+        )
+        self.events = Counter(
+            "corridor_tracker_events",
+            "Consumed events by outcome: applied, duplicate or dead_lettered.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.occurred_to_applied = Histogram(
+            "corridor_tracker_occurred_to_applied_seconds",
+            "From when an actual event happened to when it was applied.",
+            registry=registry,
+            buckets=OCCURRED_BUCKETS,
+        )
+        self.recorded_to_applied = Histogram(
+            "corridor_tracker_recorded_to_applied_seconds",
+            "From when ingest received an event to when it was applied.",
+            registry=registry,
+            buckets=RECORDED_BUCKETS,
+        )
+        for country, hours in topology.section_targets.items():
+            self.section_target.labels(country).set(hours * HOUR)
+        for outcome in ("applied", "duplicate", "dead_lettered"):
+            self.events.labels(outcome)
+
+    def set_counts(
+        self,
+        by_status: Mapping[str, int],
+        by_node: Mapping[str, int],
+        delayed: int,
+    ) -> None:
+        """Set the gauges from a fresh count (every status and node, zero when absent)."""
+        for status in Status:
+            self.shipments.labels(status.value).set(by_status.get(status.value, 0))
+        for node in self.topology.nodes:
+            self.node_shipments.labels(node).set(by_node.get(node, 0))
+        self.delayed_shipments.set(delayed)

@@ -1,0 +1,341 @@
+"""Charges from events, against the real broker and both databases: a journey with a long
+port dwell is charged once, with storage, however often DELIVERED comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from corridor import db, kafka
+from corridor.journeys import JourneyOptions, Post, plan_journey
+from corridor.kafka import (
+    CE_TYPE_CARGO_EVENT,
+    OutgoingRecord,
+    Publisher,
+    cloudevent_record,
+    header,
+)
+from corridor.metrics import make_registry
+from corridor.settings import KafkaSettings
+from corridor.topology import load_topology
+from corridor.v1 import charges_pb2, common_pb2, events_pb2
+from services.tariff.app import create_app
+from services.tariff.contracts import decode_event
+from services.tariff.db import MIGRATIONS, ChargeRow
+from services.tariff.handlers import Tariff, charge_id
+from services.tariff.metrics import TariffMetrics
+from services.tariff.rates import load_card_book
+from services.tariff.settings import SHIPPED_CARDS, TariffSettings
+from tests.conftest import unique
+from tests.support import eventually, read_records
+
+pytestmark = pytest.mark.integration
+
+TOPOLOGY = load_topology()
+AKTAU_DWELL = timedelta(days=6, hours=3)  # 7 started days - 4 free at Aktau = 3 days
+
+
+def long_aktau_journey(shipment_id: str, start: datetime, seed: int = 7) -> list[Post]:
+    """A CNAKL -> GEPTI container journey whose Aktau dwell is stretched to 6 d 3 h (every
+    later event moves with it); customs holds and exceptions off."""
+    options = JourneyOptions(
+        origins=("CNAKL",),
+        destinations=("GEPTI",),
+        customs_hold_rate=0,
+        exception_rate=0,
+        estimate_rate=0,
+    )
+    while True:
+        posts = plan_journey(random.Random(seed), TOPOLOGY, start, shipment_id, options)
+        if posts[0].body["booking"]["container_type"] != "WAGON":
+            break
+        seed += 1
+
+    def moment(kind: str) -> datetime:
+        return next(
+            p.occurred_at
+            for p in posts
+            if p.body["event_type"] == kind and p.body["location"] == "KZAAU"
+        )
+
+    arrived, departed = moment("ARRIVED"), moment("DEPARTED")
+    shift = arrived + AKTAU_DWELL - departed
+    stretched = []
+    for post in posts:
+        if post.occurred_at >= departed:
+            when = post.occurred_at + shift
+            post = Post(post.carrier, {**post.body, "occurred_at": when.isoformat()}, when)
+        stretched.append(post)
+    return stretched
+
+
+def cargo_event(post: Post) -> events_pb2.CargoEvent:
+    """What ingest publishes for a post (the carrier comes from the API key)."""
+    body = post.body
+    event = events_pb2.CargoEvent(
+        event_id=body["event_id"],
+        carrier=post.carrier,
+        event_type=common_pb2.EventType.Value("EVENT_TYPE_" + body["event_type"]),
+        classifier=common_pb2.Classifier.Value("CLASSIFIER_" + body.get("classifier", "ACT")),
+        shipment_id=body["shipment_id"],
+        container_no=body.get("container_no", ""),
+        wagon_no=body.get("wagon_no", ""),
+        location=body["location"],
+        mode=common_pb2.Mode.Value("MODE_" + body.get("mode", "UNSPECIFIED")),
+        reason=body.get("reason", ""),
+    )
+    event.occurred_at.FromDatetime(datetime.fromisoformat(body["occurred_at"]))
+    event.recorded_at.FromDatetime(datetime.now(UTC))
+    if "booking" in body:
+        b = body["booking"]
+        event.booking.origin = b["origin"]
+        event.booking.destination = b["destination"]
+        event.booking.container_type = common_pb2.ContainerType.Value(
+            "CONTAINER_TYPE_" + b["container_type"]
+        )
+        event.booking.gross_weight_kg = float(b["gross_weight_kg"])
+    return event
+
+
+def record(topic: str, post: Post) -> OutgoingRecord:
+    return cloudevent_record(
+        topic,
+        post.body["shipment_id"],
+        cargo_event(post).SerializeToString(),
+        ce_id=f"{post.carrier}/{post.event_id}",
+        ce_type=CE_TYPE_CARGO_EVENT,
+        source="/corridor/ingest",
+        ce_time=datetime.now(UTC),
+    )
+
+
+async def read_to_end(bootstrap: str, topic: str, within: float = 20.0) -> list[ConsumerRecord]:
+    """Every record of ``topic`` now (to each partition's high watermark)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        async with asyncio.timeout(within):
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=100)
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                records += [r for rs in batch.values() for r in rs]
+                positions = {tp: await consumer.position(tp) for tp in consumer.assignment()}
+                if all(
+                    positions[tp] >= max(ends[tp], consumer.highwater(tp) or 0) for tp in positions
+                ):
+                    return records
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, kafka_settings: KafkaSettings) -> TariffSettings:
+    return TariffSettings(
+        database_url=database_url,
+        kafka=kafka_settings,
+        events_topic=unique("cargo.events.test"),
+        charges_topic=unique("cargo.charges.test"),
+        consumer_group=unique("tariff-test"),
+        outbox_interval_seconds=0.5,
+    )
+
+
+@pytest.fixture
+async def publisher(kafka_settings: KafkaSettings) -> AsyncIterator[Publisher]:
+    p = Publisher(kafka_settings, "tariff-test")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (database, broker, consumer) and a client to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tariff") as client:
+            yield client
+
+
+def consumed(metrics_text: str, topic: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "corridor_tariff_consumed_records":
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels.get("topic") == topic:
+                    total += sample.value
+    return total
+
+
+def charges_of(records: list[ConsumerRecord], shipment_id: str) -> list[charges_pb2.Charge]:
+    return [
+        charges_pb2.Charge.FromString(r.value) for r in records if r.key == shipment_id.encode()
+    ]
+
+
+async def test_a_journey_with_a_long_port_dwell_is_charged_once_with_storage(
+    settings: TariffSettings, publisher: Publisher
+) -> None:
+    shipment_id = unique("SHP")
+    posts = long_aktau_journey(shipment_id, datetime.now(UTC) - timedelta(days=25))
+    delivered = next(p for p in posts if p.body["event_type"] == "DELIVERED")
+    bootstrap = settings.kafka.bootstrap_servers
+    app = create_app(settings)
+    async with running(app) as client:
+        await publisher.publish_many([record(settings.events_topic, p) for p in posts])
+        [charge_record] = await read_records(
+            bootstrap, settings.charges_topic, lambda rs: len(rs) >= 1
+        )
+        assert header(charge_record, "ce_type") == kafka.CE_TYPE_CHARGE
+        assert header(charge_record, "ce_id") == charge_id(shipment_id)
+        charge = charges_pb2.Charge.FromString(charge_record.value)
+        assert charge.shipment_id == shipment_id
+        assert charge.card_version == "EXAMPLE-2026.1"
+        [storage] = [s for s in charge.surcharges if s.kind == "storage"]
+        assert (storage.node, storage.operator, storage.days) == ("KZAAU", "PORT-AKTAU", 3)
+        per_day = {"20GP": "12.00", "40GP": "18.00", "40HC": "18.00", "45HC": "20.00"}
+        unit = posts[0].body["booking"]["container_type"]
+        assert Decimal(storage.amount) == 3 * Decimal(per_day[unit])
+        assert sum(Decimal(a.amount) for a in charge.apportionment) == Decimal(charge.total)
+
+        # Redelivered, and re-posted under a new event id: still one charge.
+        again = Post(
+            delivered.carrier, {**delivered.body, "event_id": "re-posted"}, delivered.occurred_at
+        )
+        await publisher.publish_many(
+            [record(settings.events_topic, delivered), record(settings.events_topic, again)]
+        )
+
+        async def both_consumed() -> bool | None:
+            text = (await client.get("/metrics")).text
+            return True if consumed(text, settings.events_topic) >= len(posts) + 2 else None
+
+        await eventually(both_consumed, within=20)
+        everything = await read_to_end(bootstrap, settings.charges_topic)
+        assert len(charges_of(everything, shipment_id)) == 1
+
+        response = await client.get(f"/v1/shipments/{shipment_id}/charges")
+        assert response.status_code == 200
+        body = response.json()
+        [shown] = body["charges"]
+        assert shown["total"] == charge.total
+        assert shown["charge_id"] == charge.charge_id
+        assert body["booked_quote"]["total"] == shown["quoted_total"]
+        assert Decimal(shown["total"]) == Decimal(shown["quoted_total"]) + Decimal(storage.amount)
+        metrics = (await client.get("/metrics")).text
+        assert "corridor_tariff_charges_total 1.0" in metrics
+        assert 'corridor_tariff_revenue_total{currency="USD",operator="PORT-AKTAU"}' in metrics
+
+
+async def test_delivered_before_booked_is_charged_when_the_booking_arrives(
+    settings: TariffSettings, publisher: Publisher
+) -> None:
+    shipment_id = unique("SHP")
+    posts = long_aktau_journey(shipment_id, datetime.now(UTC) - timedelta(days=25))
+    booked, rest = posts[0], posts[1:]
+    app = create_app(settings)
+    async with running(app) as client:
+        await publisher.publish_many([record(settings.events_topic, p) for p in rest])
+
+        async def consumed_all() -> bool | None:
+            text = (await client.get("/metrics")).text
+            return True if consumed(text, settings.events_topic) >= len(rest) else None
+
+        await eventually(consumed_all, within=20)
+        unknown = await client.get(f"/v1/shipments/{shipment_id}/charges")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == "application/problem+json"
+
+        await publisher.publish(record(settings.events_topic, booked))
+        records = await read_records(
+            settings.kafka.bootstrap_servers, settings.charges_topic, lambda rs: len(rs) >= 1
+        )
+        [charge] = charges_of(records, shipment_id)
+        assert any(s.kind == "storage" and s.node == "KZAAU" for s in charge.surcharges)
+
+
+async def test_undecodable_and_unpriceable_records_are_dead_lettered_with_a_reason(
+    settings: TariffSettings, publisher: Publisher
+) -> None:
+    shipment_id = unique("SHP")
+    [booked] = long_aktau_journey(shipment_id, datetime(2019, 5, 1, tzinfo=UTC))[:1]
+    app = create_app(settings)
+    async with running(app) as client:
+        await publisher.publish_many(
+            [
+                OutgoingRecord(settings.events_topic, shipment_id, b"\xff\x00garbage", []),
+                record(settings.events_topic, booked),  # 2019: no card in force
+            ]
+        )
+
+        def mine(records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+            return [r for r in records if header(r, "dlq_source_topic") == settings.events_topic]
+
+        records = await read_records(
+            settings.kafka.bootstrap_servers,
+            kafka.EVENTS_DLQ_TOPIC,
+            lambda rs: len(mine(rs)) >= 2,
+        )
+        reasons = sorted(header(r, "dlq_reason") or "" for r in mine(records))
+        assert reasons[0].startswith("booking cannot be priced: booking.shipping_date: no rate")
+        assert reasons[1].startswith("cannot decode CargoEvent")
+        assert (await client.get(f"/v1/shipments/{shipment_id}/charges")).status_code == 404
+
+
+async def test_a_charge_committed_but_not_published_is_published_at_start_up_once(
+    settings: TariffSettings,
+) -> None:
+    # The state a crash between the commit and the broker's ack leaves behind.
+    shipment_id = unique("SHP")
+    posts = long_aktau_journey(shipment_id, datetime.now(UTC) - timedelta(days=25))
+    engine = db.make_engine(settings.database_url)
+    await db.migrate(engine, MIGRATIONS)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    tariff = Tariff(
+        sessions,
+        load_card_book(SHIPPED_CARDS, TOPOLOGY),
+        TOPOLOGY,
+        TariffMetrics(make_registry()),
+    )
+    events = [decode_event(cargo_event(p).SerializeToString()) for p in posts]
+    assert await tariff.apply(events) == []
+    async with sessions() as session:
+        row = await session.get(ChargeRow, charge_id(shipment_id))
+        assert row is not None
+        assert row.published_at is None
+    await engine.dispose()
+
+    app = create_app(settings)
+    async with running(app) as client:
+        records = await read_records(
+            settings.kafka.bootstrap_servers, settings.charges_topic, lambda rs: len(rs) >= 1
+        )
+        assert len(charges_of(records, shipment_id)) == 1
+
+        async def flagged() -> bool | None:
+            async with sessions() as session:
+                row = await session.get(ChargeRow, charge_id(shipment_id))
+                return True if row is not None and row.published_at is not None else None
+
+        await eventually(flagged, within=10)
+        # Once flagged, nothing publishes it again (the outbox runs every 0.5 s here).
+        metrics = (await client.get("/metrics")).text
+        assert 'corridor_tariff_published_records_total{outcome="ok",topic="' in metrics
+    everything = await read_to_end(settings.kafka.bootstrap_servers, settings.charges_topic)
+    assert len(charges_of(everything, shipment_id)) == 1

@@ -1,0 +1,131 @@
+"""The edge: what a CargoEvent record must hold to be applied, and the ShipmentState out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from corridor.v1 import common_pb2, events_pb2, shipments_pb2
+from services.tracker.consumer import Rejected, decode, shipment_state, state_record
+from services.tracker.domain import Classifier, EventType, TrackedShipment, fold
+from tests.unit.test_tracker_samples import TOPOLOGY, cargo_event, domain_event, journey
+
+Change = Callable[[events_pb2.CargoEvent], None]
+
+
+def valid() -> events_pb2.CargoEvent:
+    return cargo_event(journey(5, "EDGE-1")[0])  # the booking
+
+
+def _set(name: str, value: object) -> Change:
+    def change(message: events_pb2.CargoEvent) -> None:
+        setattr(message, name, value)
+
+    return change
+
+
+def _clear(name: str) -> Change:
+    def change(message: events_pb2.CargoEvent) -> None:
+        message.ClearField(name)  # type: ignore[arg-type]
+
+    return change
+
+
+def _booking(name: str, value: object) -> Change:
+    def change(message: events_pb2.CargoEvent) -> None:
+        setattr(message.booking, name, value)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_set("event_id", ""), "missing event_id"),
+        (_set("carrier", ""), "missing carrier"),
+        (_set("shipment_id", ""), "missing shipment_id"),
+        (_set("event_type", 0), "missing event_type"),
+        (_set("event_type", 99), "unknown event_type 99"),
+        (_set("classifier", 0), "missing classifier"),
+        (_set("classifier", 7), "unknown classifier 7"),
+        (_set("mode", 9), "unknown mode 9"),
+        (_clear("occurred_at"), "missing occurred_at"),
+        (_set("location", ""), "missing location"),
+        (_set("location", "XXZZZ"), "unknown node 'XXZZZ' in location"),
+        (_clear("booking"), "missing booking on BOOKED"),
+        (_booking("destination", "FRPAR"), "unknown node 'FRPAR' in booking.destination"),
+        (_booking("container_type", 42), "unknown booking.container_type 42"),
+        (_set("event_id", "x" * 129), "event_id longer than 128 characters"),
+        (_set("reason", "r" * 501), "reason longer than 500 characters"),
+    ],
+)
+def test_a_record_that_cannot_be_applied_is_rejected_with_a_precise_reason(
+    change: Change, reason: str
+) -> None:
+    message = valid()
+    change(message)
+    with pytest.raises(Rejected) as caught:
+        decode(message.SerializeToString(), TOPOLOGY)
+    assert str(caught.value) == reason
+
+
+def test_bytes_that_are_not_a_cargo_event_are_rejected_as_undecodable() -> None:
+    with pytest.raises(Rejected, match="undecodable CargoEvent"):
+        decode(b"\xff\xff\xff not protobuf", TOPOLOGY)
+    with pytest.raises(Rejected, match="no value"):
+        decode(None, TOPOLOGY)
+
+
+def test_a_time_out_of_range_is_rejected() -> None:
+    message = valid()
+    message.occurred_at.seconds = -(10**9)
+    with pytest.raises(Rejected, match="occurred_at out of range"):
+        decode(message.SerializeToString(), TOPOLOGY)
+
+
+def test_a_valid_record_becomes_the_domain_event_with_microsecond_times() -> None:
+    message = valid()
+    message.occurred_at.nanos = 123_456_789
+    event = decode(message.SerializeToString(), TOPOLOGY)
+    assert event.occurred_at.microsecond == 123_456
+    assert event.occurred_at.tzinfo is not None
+    assert event.event_type is EventType.BOOKED
+    assert event.classifier is Classifier.ACT
+    assert event.booking is not None
+    assert event.booking.container_type == common_pb2.ContainerType.Name(
+        message.booking.container_type
+    ).removeprefix("CONTAINER_TYPE_")
+
+
+def test_the_published_state_carries_the_view_its_estimate_and_version() -> None:
+    posts = journey(8, "EDGE-2")
+    events = [domain_event(p) for p in posts[:12]]
+    view = fold("EDGE-2", events, TOPOLOGY)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    eta = now + timedelta(days=3)
+    shipment = TrackedShipment(view, eta, True, 7, 2, now)
+    record = state_record("cargo.shipments.v1", shipment)
+    assert record.key == "EDGE-2"
+    headers = dict(record.headers)
+    assert headers["ce_id"] == b"EDGE-2/7"
+    assert headers["ce_type"] == b"corridor.v1.ShipmentState"
+    state = shipments_pb2.ShipmentState.FromString(record.value)
+    assert state == shipment_state(shipment)
+    assert state.status == shipments_pb2.SHIPMENT_STATUS_IN_TRANSIT
+    assert state.version == 7
+    assert (state.counts.events, state.counts.duplicates) == (view.events, 2)
+    assert state.delayed is True
+    assert state.eta.ToDatetime(tzinfo=UTC) == eta
+    assert state.origin == view.origin
+    assert state.destination == view.destination
+    assert state.current_location == view.current_location
+    assert [s.country for s in state.sections] == [s.country for s in view.sections]
+    assert [d.node for d in state.dwells] == [d.node for d in view.dwells]
+    assert view.last_event is not None
+    assert state.last_event.event_id == view.last_event.event_id
+    closed = [s for s in state.sections if s.HasField("exited_at")]
+    assert [s.transit_seconds for s in closed] == [
+        s.transit_seconds for s in view.sections if s.exited_at is not None
+    ]
