@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck proto proto-check unit integration bench faults fuzz clean
+.PHONY: run test lint typecheck proto proto-check unit integration bench faults fuzz clean \
+	deploy-tools deploy-check
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,14 @@ faults: $(STAMP)
 ## fuzz: schemathesis over every endpoint, bad records on cargo.events.v1
 fuzz: $(STAMP)
 	$(PY) -m bench.fuzz
+
+## deploy-tools: install docker compose, kubectl and promtool for the deploy checks
+deploy-tools: $(STAMP)
+	PYTHON=$(PY) scripts/install_deploy_tools.sh
+
+## deploy-check: offline checks of docker-compose.yml, k8s/ and deploy/
+deploy-check: $(STAMP)
+	PYTHON=$(PY) scripts/check_deploy.sh
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit

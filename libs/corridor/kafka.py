@@ -371,6 +371,8 @@ class ConsumerLoop:
         self.metrics = metrics
         self.max_records = max_records
         self.consumer = make_consumer(settings, group_id, topics, client_id)
+        for topic in topics:  # series start at 0, so the first dead letter is an increase
+            metrics.dead_letters.labels(topic)
         self.healthy = False
         self.batches = 0
         self._lag_reported_at = 0.0

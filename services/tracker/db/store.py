@@ -1,54 +1,30 @@
-"""The write side: set-based statements run inside the caller's transaction.
+"""The write side: what one batch's transaction reads and writes.
 
 Idempotency comes from ``events``' primary key ``(carrier, event_id)``: events are inserted
-with ``ON CONFLICT DO NOTHING RETURNING`` so the caller learns which ones are new. Shipment
-rows are locked in ``shipment_id`` order (placeholders first for new shipments, then
-``SELECT ... FOR UPDATE``) so that concurrent consumers of one group, during a rebalance,
-serialise on a shipment instead of overwriting each other; SQLite has one writer anyway.
+with ``ON CONFLICT DO NOTHING RETURNING`` so the caller learns which ones are new.
 
-On PostgreSQL every multi-row write is one statement whose values travel as one array per
-column (``INSERT ... SELECT * FROM unnest(...)``): a batch of 500 events costs a handful of
-statements, not thousands of bound parameters. SQLite gets the same statements through
-SQLAlchemy's multi-row ``INSERT``.
+Shipments use optimistic concurrency: a changed shipment is written with version ``n + 1``
+only if the stored version is still ``n`` (a new one only if no row exists). Two consumers
+of one group that briefly own the same partition during a rebalance cannot overwrite each
+other: the loser's write is refused, its transaction rolled back, and the batch retried on
+fresh data (``ConcurrentChange``). All rows are written in key order (no deadlocks).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    Float,
-    Integer,
-    SmallInteger,
-    String,
-    Table,
-    TextClause,
-    bindparam,
-    delete,
-    func,
-    select,
-    text,
-    tuple_,
-    update,
-)
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import Executable
-from sqlalchemy.types import TypeEngine
 
 from corridor.topology import Topology
+from services.tracker.db.bulk import Upsert, upsert
+from services.tracker.db.derived import derived_rows
 from services.tracker.db.tables import (
-    UtcDateTime,
     events,
     node_dwells,
     section_transits,
@@ -58,112 +34,37 @@ from services.tracker.db.tables import (
 from services.tracker.domain import (
     RANK,
     Classifier,
-    Dwell,
     Event,
     EventType,
-    Section,
     ShipmentView,
     Statistics,
     TrackedShipment,
     medians,
 )
-from services.tracker.domain.fold import dwell_kind
 from services.tracker.domain.model import booking_from_dict, booking_to_dict
 
 
+class ConcurrentChange(Exception):
+    """Another transaction changed these shipments since they were read: retry the batch."""
+
+    def __init__(self, shipment_ids: Sequence[str]) -> None:
+        super().__init__(f"changed concurrently: {', '.join(shipment_ids[:5])}")
+        self.shipment_ids = list(shipment_ids)
+
+
 @dataclass(frozen=True)
-class LockedShipment:
-    """A locked shipment row as the batch found it (version 0: new)."""
-
-    shipment_id: str
+class StoredShipment:
     version: int
-    duplicates: int
+    view: ShipmentView
 
 
-_PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
-    (UtcDateTime, "timestamptz"),
-    (JSON, "json"),
-    (Boolean, "boolean"),
-    (SmallInteger, "smallint"),
-    (BigInteger, "bigint"),
-    (Integer, "integer"),
-    (Float, "float8"),
-    (String, "text"),
-)
+@dataclass(frozen=True)
+class Change:
+    """A shipment's new state, the view it replaces, and the copies to count on it."""
 
-
-def _pg_type(column: Column[Any]) -> str:
-    for kind, name in _PG_TYPES:
-        if isinstance(column.type, kind):
-            return name
-    raise TypeError(f"no array type for {column}")
-
-
-@lru_cache(maxsize=64)
-def _unnest_insert(
-    table: Table,
-    names: tuple[str, ...],
-    conflict: tuple[str, ...],
-    update: tuple[str, ...],
-    returning: tuple[str, ...],
-) -> TextClause:
-    """``INSERT ... SELECT * FROM unnest(:a, :b, ...) ON CONFLICT ...``: rows as arrays."""
-    arrays = ", ".join(f"CAST(:{n} AS {_pg_type(table.c[n])}[])" for n in names)
-    sql = (
-        f"INSERT INTO {table.name} ({_quoted(names)}) SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({_quoted(conflict)}) "
-    )
-    if update:
-        sql += "DO UPDATE SET " + ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in update)
-    else:
-        sql += "DO NOTHING"
-    if returning:
-        sql += f" RETURNING {_quoted(returning)}"
-    return text(sql)
-
-
-def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(f'"{n}"' for n in names)
-
-
-async def _write(
-    conn: AsyncConnection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    *,
-    conflict: Sequence[str],
-    update: bool = False,
-    returning: Sequence[str] = (),
-) -> list[Row[Any]]:
-    """Insert rows (all with the same keys); on a conflict do nothing or update the rest."""
-    if not rows:
-        return []
-    names = tuple(rows[0])
-    changed = tuple(n for n in names if n not in conflict) if update else ()
-    if conn.dialect.name == "postgresql":
-        arrays: dict[str, list[Any]] = {}
-        for name in names:
-            values = [r[name] for r in rows]
-            if isinstance(table.c[name].type, JSON):
-                values = [
-                    None if v is None else json.dumps(v, separators=(",", ":")) for v in values
-                ]
-            arrays[name] = values
-        stmt = _unnest_insert(table, names, tuple(conflict), changed, tuple(returning))
-        result = await conn.execute(stmt, arrays)
-    else:
-        insert = sqlite.insert(table)
-        if changed:
-            insert = insert.on_conflict_do_update(
-                index_elements=list(conflict), set_={n: insert.excluded[n] for n in changed}
-            )
-        else:
-            insert = insert.on_conflict_do_nothing(index_elements=list(conflict))
-        statement: Executable = insert
-        if returning:
-            statement = insert.returning(*(table.c[n] for n in returning))
-        result = await conn.execute(statement, list(rows))
-    return list(result) if returning else []
+    old: ShipmentView | None
+    new: TrackedShipment
+    copies: int = 0
 
 
 def event_row(event: Event, applied_at: datetime) -> dict[str, Any]:
@@ -218,49 +119,24 @@ def tracked_of(row: Row[Any]) -> TrackedShipment:
 async def insert_events(
     conn: AsyncConnection, batch: Sequence[Event], applied_at: datetime
 ) -> set[tuple[str, str]]:
-    """Insert the events not stored yet; return the keys of those that were new.
-
-    Rows go in key order, so two transactions inserting the same keys wait for each other
-    in the same order (no deadlock)."""
+    """Insert the events not stored yet; return the keys of those that were new."""
     rows = [event_row(e, applied_at) for e in sorted(batch, key=lambda e: e.key)]
-    inserted = await _write(
-        conn, events, rows, conflict=("carrier", "event_id"), returning=("carrier", "event_id")
+    inserted = await upsert(
+        conn, Upsert(events, rows, ("carrier", "event_id"), returning=("carrier", "event_id"))
     )
     return {(r.carrier, r.event_id) for r in inserted}
 
 
-async def lock_shipments(
-    conn: AsyncConnection, created: Iterable[str], touched: Iterable[str]
-) -> dict[str, LockedShipment]:
-    """Lock the rows of ``touched`` shipments, first creating empty ones for those of
-    ``created`` that do not exist; their versions say whether a cached view is current."""
-    new_rows = [{"shipment_id": i} for i in sorted(set(created))]
-    await _write(conn, shipments, new_rows, conflict=("shipment_id",))
-    ids = sorted(set(touched))
-    if not ids:
-        return {}
-    query = (
-        select(shipments.c.shipment_id, shipments.c.version, shipments.c.duplicates)
-        .where(shipments.c.shipment_id.in_(ids))
-        .order_by(shipments.c.shipment_id)
-        .with_for_update()
-    )
-    return {
-        row.shipment_id: LockedShipment(row.shipment_id, row.version, row.duplicates)
-        for row in await conn.execute(query)
-    }
-
-
-async def load_views(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, ShipmentView]:
-    """The stored views of these shipments (those that have one)."""
+async def read_shipments(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, StoredShipment]:
+    """The stored version and view of these shipments (those that exist)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = select(shipments.c.shipment_id, shipments.c.state).where(
+    query = select(shipments.c.shipment_id, shipments.c.version, shipments.c.state).where(
         shipments.c.shipment_id.in_(wanted)
     )
     return {
-        row.shipment_id: ShipmentView.from_json(row.state)
+        row.shipment_id: StoredShipment(row.version, ShipmentView.from_json(row.state))
         for row in await conn.execute(query)
         if row.state is not None
     }
@@ -277,7 +153,8 @@ async def load_events(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, li
     return found
 
 
-def shipment_row(shipment: TrackedShipment) -> dict[str, Any]:
+def shipment_row(shipment: TrackedShipment, copies: int) -> dict[str, Any]:
+    """The row of a changed shipment; ``duplicates`` is added to the stored count."""
     view = shipment.view
     return {
         "shipment_id": view.shipment_id,
@@ -290,149 +167,82 @@ def shipment_row(shipment: TrackedShipment) -> dict[str, Any]:
         "eta": shipment.eta,
         "delayed": shipment.delayed,
         "events_count": view.events,
-        "duplicates": shipment.duplicates,
+        "duplicates": copies,
         "version": shipment.version,
         "updated_at": shipment.updated_at,
         "state": view.to_json(),
     }
 
 
-async def save_shipments(conn: AsyncConnection, saved: Sequence[TrackedShipment]) -> None:
-    rows = [shipment_row(s) for s in sorted(saved, key=lambda s: s.shipment_id)]
-    await _write(conn, shipments, rows, conflict=("shipment_id",), update=True)
-
-
-def _changed(
-    old: Sequence[Any] | None, new: Sequence[Any], closed: Callable[[Any], bool], all_: bool
-) -> tuple[list[int], list[int]]:
-    """Indexes of closed items that are new or differ, and of closed items that are gone.
-    The fold keeps unchanged items as the same objects, so identity settles most cases."""
-    before = old or ()
-    changed = [
-        i
-        for i, item in enumerate(new)
-        if closed(item)
-        and (
-            all_
-            or i >= len(before)
-            or not (before[i] is item or (before[i] == item and closed(before[i])))
-        )
-    ]
-    gone = [
-        i for i, item in enumerate(before) if closed(item) and (i >= len(new) or not closed(new[i]))
-    ]
-    return changed, gone
-
-
-def _section_closed(s: Section) -> bool:
-    return s.exited_at is not None
-
-
-def _dwell_closed(d: Dwell) -> bool:
-    return d.departed_at is not None
-
-
-def _always(_: object) -> bool:
-    return True
-
-
-async def save_derived(
-    conn: AsyncConnection,
-    changes: Sequence[tuple[ShipmentView | None, ShipmentView]],
-    topology: Topology,
-) -> None:
-    """Bring the closed sections, segment runs and dwells of changed shipments in line with
-    their new views: upsert what is new or differs, delete what no longer exists."""
-    sections: list[dict[str, Any]] = []
-    segments: list[dict[str, Any]] = []
-    dwells: list[dict[str, Any]] = []
-    gone: dict[Table, list[tuple[str, int]]] = {
-        section_transits: [],
-        segment_times: [],
-        node_dwells: [],
-    }
-    for old, new in sorted(changes, key=lambda change: change[1].shipment_id):
-        sid = new.shipment_id
-        rebooked = old is not None and old.booking != new.booking
-        changed, removed = _changed(
-            None if old is None else old.sections, new.sections, _section_closed, rebooked
-        )
-        for i in changed:
-            s = new.sections[i]
-            sections.append(
-                {
-                    "shipment_id": sid,
-                    "seq": i,
-                    "country": s.country,
-                    "entered_at": s.entered_at,
-                    "exited_at": s.exited_at,
-                    "transit_seconds": s.transit_seconds,
-                    "kilograms": new.gross_weight_kg,
-                    "teu": new.teu,
-                }
-            )
-        gone[section_transits] += [(sid, i) for i in removed]
-        changed, removed = _changed(
-            None if old is None else old.segments, new.segments, _always, False
-        )
-        for i in changed:
-            r = new.segments[i]
-            segments.append(
-                {
-                    "shipment_id": sid,
-                    "seq": i,
-                    "origin": r.origin,
-                    "destination": r.destination,
-                    "departed_at": r.departed_at,
-                    "arrived_at": r.arrived_at,
-                    "seconds": r.seconds,
-                }
-            )
-        gone[segment_times] += [(sid, i) for i in removed]
-        changed, removed = _changed(
-            None if old is None else old.dwells, new.dwells, _dwell_closed, False
-        )
-        for i in changed:
-            d = new.dwells[i]
-            dwells.append(
-                {
-                    "shipment_id": sid,
-                    "seq": i,
-                    "node": d.node,
-                    "kind": dwell_kind(d.node, topology),
-                    "arrived_at": d.arrived_at,
-                    "departed_at": d.departed_at,
-                    "seconds": d.dwell_seconds,
-                }
-            )
-        gone[node_dwells] += [(sid, i) for i in removed]
-    for table, keys in gone.items():
+async def save_changes(
+    conn: AsyncConnection, changes: Sequence[Change], topology: Topology
+) -> list[TrackedShipment]:
+    """Write changed shipments and their derived rows; return them with their duplicate
+    counts as stored. Raises ``ConcurrentChange`` if any was changed meanwhile."""
+    if not changes:
+        return []
+    ordered = sorted(changes, key=lambda c: c.new.shipment_id)
+    derived = derived_rows([(c.old, c.new.view) for c in ordered], topology)
+    for table, keys in derived.gone.items():
         if keys:
             key = tuple_(table.c.shipment_id, table.c.seq)
             await conn.execute(delete(table).where(key.in_(keys)))
-    for table, rows in (
-        (section_transits, sections),
-        (segment_times, segments),
-        (node_dwells, dwells),
-    ):
-        await _write(conn, table, rows, conflict=("shipment_id", "seq"), update=True)
+    written = await upsert(
+        conn,
+        *derived.upserts(),
+        Upsert(
+            shipments,
+            [shipment_row(c.new, c.copies) for c in ordered],
+            ("shipment_id",),
+            update=True,
+            increments=("duplicates",),
+            versioned=True,
+            returning=("shipment_id", "duplicates"),
+        ),
+    )
+    counts = {row.shipment_id: int(row.duplicates) for row in written}
+    lost = [c.new.shipment_id for c in ordered if c.new.shipment_id not in counts]
+    if lost:
+        raise ConcurrentChange(lost)
+    return [replace(c.new, duplicates=counts[c.new.shipment_id]) for c in ordered]
+
+
+_ADD_DUPLICATES = text(
+    "UPDATE shipments AS t SET duplicates = t.duplicates + u.n "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:counts AS integer[])) AS u(id, n) "
+    "WHERE t.shipment_id = u.id"
+)
+_MARK_PUBLISHED = text(
+    "UPDATE shipments AS t SET published_version = u.v "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:versions AS bigint[])) AS u(id, v) "
+    "WHERE t.shipment_id = u.id AND t.published_version < u.v"
+)
 
 
 async def add_duplicates(conn: AsyncConnection, counts: Mapping[str, int]) -> None:
-    """Count ignored copies (redelivered or re-posted events) on their shipments."""
+    """Count ignored copies (redelivered or re-posted events) on shipments that did not
+    otherwise change."""
     if not counts:
+        return
+    ids, numbers = zip(*sorted(counts.items()), strict=True)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_ADD_DUPLICATES, {"ids": list(ids), "counts": list(numbers)})
         return
     stmt = (
         update(shipments)
         .where(shipments.c.shipment_id == bindparam("b_id"))
         .values(duplicates=shipments.c.duplicates + bindparam("b_count"))
     )
-    await conn.execute(stmt, [{"b_id": i, "b_count": n} for i, n in sorted(counts.items())])
+    await conn.execute(stmt, [{"b_id": i, "b_count": n} for i, n in zip(ids, numbers, strict=True)])
 
 
 async def mark_published(conn: AsyncConnection, marks: Mapping[str, int]) -> None:
     """Record that these versions reached the state topic (never moving backwards)."""
     if not marks:
+        return
+    ids, versions = zip(*sorted(marks.items()), strict=True)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_MARK_PUBLISHED, {"ids": list(ids), "versions": list(versions)})
         return
     stmt = (
         update(shipments)
@@ -440,7 +250,9 @@ async def mark_published(conn: AsyncConnection, marks: Mapping[str, int]) -> Non
         .where(shipments.c.published_version < bindparam("b_version"))
         .values(published_version=bindparam("b_version"))
     )
-    await conn.execute(stmt, [{"b_id": i, "b_version": v} for i, v in sorted(marks.items())])
+    await conn.execute(
+        stmt, [{"b_id": i, "b_version": v} for i, v in zip(ids, versions, strict=True)]
+    )
 
 
 async def unpublished(conn: AsyncConnection, limit: int) -> list[TrackedShipment]:

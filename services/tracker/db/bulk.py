@@ -1,0 +1,174 @@
+"""Multi-row upserts, set-based on PostgreSQL.
+
+On PostgreSQL the rows of an upsert travel as one array per column
+(``INSERT ... SELECT * FROM unnest(:a, :b, ...)``), and several upserts go to the server as
+one statement (all but the last as data-modifying CTEs): a batch costs a handful of round
+trips and bound parameters, however many rows it writes. SQLite runs the same upserts one
+after the other through SQLAlchemy's multi-row ``INSERT``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TextClause,
+    text,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import Executable
+from sqlalchemy.types import TypeEngine
+
+from services.tracker.db.tables import UtcDateTime
+
+_PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+    (UtcDateTime, "timestamptz"),
+    (JSON, "json"),
+    (Boolean, "boolean"),
+    (SmallInteger, "smallint"),
+    (BigInteger, "bigint"),
+    (Integer, "integer"),
+    (Float, "float8"),
+    (Text, "text"),
+    (String, "text"),
+)
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Insert ``rows`` (all with the same keys) into ``table``; on a conflict over
+    ``conflict`` do nothing, or (``update``) set the other columns, adding ``increments`` to
+    the stored values; ``versioned`` updates only a row whose ``version`` is the new one
+    minus one (optimistic concurrency: a row written meanwhile is left alone and not
+    returned)."""
+
+    table: Table
+    rows: Sequence[dict[str, Any]]
+    conflict: tuple[str, ...]
+    update: bool = False
+    increments: tuple[str, ...] = ()
+    versioned: bool = False
+    returning: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.rows[0])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return (
+            self.table,
+            self.names,
+            self.conflict,
+            self.update,
+            self.increments,
+            self.versioned,
+            self.returning,
+        )
+
+
+def _pg_type(column: Column[Any]) -> str:
+    for kind, name in _PG_TYPES:
+        if isinstance(column.type, kind):
+            return name
+    raise TypeError(f"no array type for {column}")
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _pg_part(shape: tuple[Any, ...], prefix: str) -> str:
+    table, names, conflict, update, increments, versioned, returning = shape
+    arrays = ", ".join(f"CAST(:{prefix}{n} AS {_pg_type(table.c[n])}[])" for n in names)
+    sql = (
+        f"INSERT INTO {table.name} AS t ({_quoted(names)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({_quoted(conflict)}) "
+    )
+    if update:
+        sets = [
+            f'"{n}" = t."{n}" + EXCLUDED."{n}"' if n in increments else f'"{n}" = EXCLUDED."{n}"'
+            for n in names
+            if n not in conflict
+        ]
+        sql += "DO UPDATE SET " + ", ".join(sets)
+        if versioned:
+            sql += ' WHERE t."version" = EXCLUDED."version" - 1'
+    else:
+        sql += "DO NOTHING"
+    if returning:
+        sql += f" RETURNING {_quoted(returning)}"
+    return sql
+
+
+@lru_cache(maxsize=256)
+def _pg_statement(shapes: tuple[tuple[Any, ...], ...]) -> TextClause:
+    parts = [_pg_part(shape, f"p{i}_") for i, shape in enumerate(shapes)]
+    if len(parts) == 1:
+        return text(parts[0])
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1]))
+    return text(f"WITH {ctes} {parts[-1]}")
+
+
+def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, list[Any]]:
+    arrays: dict[str, list[Any]] = {}
+    for name in upsert.names:
+        values = [row[name] for row in upsert.rows]
+        if isinstance(upsert.table.c[name].type, JSON):
+            values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+        arrays[prefix + name] = values
+    return arrays
+
+
+def _sqlite_statement(upsert: Upsert) -> Executable:
+    table = upsert.table
+    insert = sqlite.insert(table)
+    changed = [n for n in upsert.names if n not in upsert.conflict]
+    if upsert.update:
+        sets = {
+            n: table.c[n] + insert.excluded[n] if n in upsert.increments else insert.excluded[n]
+            for n in changed
+        }
+        where = table.c.version == insert.excluded.version - 1 if upsert.versioned else None
+        insert = insert.on_conflict_do_update(
+            index_elements=list(upsert.conflict), set_=sets, where=where
+        )
+    else:
+        insert = insert.on_conflict_do_nothing(index_elements=list(upsert.conflict))
+    if upsert.returning:
+        return insert.returning(*(table.c[n] for n in upsert.returning))
+    return insert
+
+
+async def upsert(conn: AsyncConnection, *upserts: Upsert) -> list[Row[Any]]:
+    """Run the upserts in order; return what the last one returns."""
+    todo = [u for u in upserts if u.rows]
+    if not todo:
+        return []
+    if conn.dialect.name == "postgresql":
+        params: dict[str, list[Any]] = {}
+        for i, u in enumerate(todo):
+            params.update(_pg_arrays(u, f"p{i}_"))
+        result = await conn.execute(_pg_statement(tuple(u.shape for u in todo)), params)
+        return list(result) if todo[-1].returning else []
+    rows: list[Row[Any]] = []
+    for u in todo:
+        result = await conn.execute(_sqlite_statement(u), list(u.rows))
+        rows = list(result) if u.returning else []
+    return rows

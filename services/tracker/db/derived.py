@@ -1,0 +1,138 @@
+"""The rows derived from views: closed sections, segment runs, closed dwells.
+
+They are a function of each shipment's view, kept in step in the same transaction: the rows
+that are new or differ are upserted, those that no longer exist deleted. The fold keeps
+unchanged items as the same objects, so comparing an old view with its successor is mostly
+identity checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+
+from corridor.topology import Topology
+from services.tracker.db.bulk import Upsert
+from services.tracker.db.tables import node_dwells, section_transits, segment_times
+from services.tracker.domain import Dwell, Section, ShipmentView, dwell_kind
+
+KEY = ("shipment_id", "seq")
+
+
+@dataclass
+class DerivedRows:
+    sections: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    dwells: list[dict[str, Any]] = field(default_factory=list)
+    gone: dict[Table, list[tuple[str, int]]] = field(
+        default_factory=lambda: {section_transits: [], segment_times: [], node_dwells: []}
+    )
+
+    def upserts(self) -> list[Upsert]:
+        return [
+            Upsert(table, rows, KEY, update=True)
+            for table, rows in (
+                (section_transits, self.sections),
+                (segment_times, self.segments),
+                (node_dwells, self.dwells),
+            )
+        ]
+
+
+def _changed(
+    old: Sequence[Any] | None, new: Sequence[Any], closed: Callable[[Any], bool], every: bool
+) -> tuple[list[int], list[int]]:
+    """Indexes of closed items that are new or differ (all of them when ``every``), and of
+    closed items that are gone."""
+    before = old or ()
+    changed = [
+        i
+        for i, item in enumerate(new)
+        if closed(item)
+        and (
+            every
+            or i >= len(before)
+            or not (before[i] is item or (before[i] == item and closed(before[i])))
+        )
+    ]
+    gone = [
+        i for i, item in enumerate(before) if closed(item) and (i >= len(new) or not closed(new[i]))
+    ]
+    return changed, gone
+
+
+def _section_closed(s: Section) -> bool:
+    return s.exited_at is not None
+
+
+def _dwell_closed(d: Dwell) -> bool:
+    return d.departed_at is not None
+
+
+def _always(_: object) -> bool:
+    return True
+
+
+def derived_rows(
+    changes: Sequence[tuple[ShipmentView | None, ShipmentView]], topology: Topology
+) -> DerivedRows:
+    out = DerivedRows()
+    for old, new in sorted(changes, key=lambda change: change[1].shipment_id):
+        sid = new.shipment_id
+        rebooked = old is not None and old.booking != new.booking  # weight and TEU changed
+        changed, gone = _changed(
+            None if old is None else old.sections, new.sections, _section_closed, rebooked
+        )
+        for i in changed:
+            s = new.sections[i]
+            out.sections.append(
+                {
+                    "shipment_id": sid,
+                    "seq": i,
+                    "country": s.country,
+                    "entered_at": s.entered_at,
+                    "exited_at": s.exited_at,
+                    "transit_seconds": s.transit_seconds,
+                    "kilograms": new.gross_weight_kg,
+                    "teu": new.teu,
+                }
+            )
+        out.gone[section_transits] += [(sid, i) for i in gone]
+        changed, gone = _changed(
+            None if old is None else old.segments, new.segments, _always, False
+        )
+        for i in changed:
+            r = new.segments[i]
+            out.segments.append(
+                {
+                    "shipment_id": sid,
+                    "seq": i,
+                    "origin": r.origin,
+                    "destination": r.destination,
+                    "departed_at": r.departed_at,
+                    "arrived_at": r.arrived_at,
+                    "seconds": r.seconds,
+                }
+            )
+        out.gone[segment_times] += [(sid, i) for i in gone]
+        changed, gone = _changed(
+            None if old is None else old.dwells, new.dwells, _dwell_closed, False
+        )
+        for i in changed:
+            d = new.dwells[i]
+            out.dwells.append(
+                {
+                    "shipment_id": sid,
+                    "seq": i,
+                    "node": d.node,
+                    "kind": dwell_kind(d.node, topology),
+                    "arrived_at": d.arrived_at,
+                    "departed_at": d.departed_at,
+                    "seconds": d.dwell_seconds,
+                }
+            )
+        out.gone[node_dwells] += [(sid, i) for i in gone]
+    return out
