@@ -8,7 +8,9 @@ In one run, on one embedded (Tansu) broker, with one uvicorn worker per server:
 2. a trivial FastAPI endpoint that parses the same JSON body (bench/ingest_baseline.py,
    same server setup): requests/s, the yardstick of the single-event endpoint;
 3. ingest ``POST /v1/events``: requests/s and latency percentiles;
-4. ingest ``POST /v1/events/batch`` with 100 events a request: events/s.
+4. ingest ``POST /v1/events/batch`` with 100 events a request: events/s;
+5. ingest ``POST /v1/events`` at a steady rate below saturation (``--steady-rate``,
+   default 1000/s, a fixed-rate Python client): latency percentiles.
 The events are realistic corridor posts (the simulator's journeys). Load comes from wrk
 (``apt-get install -y wrk``) when installed, else from a Python generator that shares the
 CPU with the server and so gives lower figures; the output says which was used.
@@ -165,6 +167,20 @@ async def _raw_produce(bootstrap: str, count: int) -> tuple[float, int]:
     return count / elapsed, size // len(records)
 
 
+def _steady(port: int, items: list[tuple[str, bytes]], rate: float, seconds: float) -> HttpFigures:
+    """Latency below saturation: single events at a fixed rate, each timed from when it was
+    due to its 202 (so including the broker's acknowledgement)."""
+    from ingest_load import build_requests, run_at_rate
+
+    raw = build_requests("127.0.0.1", port, "/v1/events", items)
+    r = asyncio.run(run_at_rate("127.0.0.1", port, raw, rate, int(rate * seconds), 32))
+    p50, p90, p99 = (r.percentile(p) * 1000 for p in (50, 90, 99))
+    return HttpFigures(
+        f"ingest POST /v1/events at {rate:g}/s", r.per_second, r.per_second, p50, p90, p99,
+        r.non_2xx, r.socket_errors, "python (asyncio streams), fixed rate",
+    )  # fmt: skip
+
+
 def _serve(name: str, argv: list[str], env: dict[str, str], ready_url: str) -> ManagedProcess:
     proc = ManagedProcess(name, argv, env=env, cwd=ROOT)
     proc.start()
@@ -179,6 +195,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64, help="for single events")
     parser.add_argument("--batch-connections", type=int, default=16)
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    parser.add_argument(
+        "--steady-rate", type=float, default=1000.0, help="events/s of the latency scenario"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 15.0)
@@ -244,6 +263,8 @@ def main() -> int:
                 "ingest POST /v1/events/batch", ingest_port, "/v1/events/batch", batch_file,
                 batches, args.batch_connections, seconds, warmup, BATCH_SIZE, wrk is not None,
             )  # fmt: skip
+            print(f"ingest: POST /v1/events at a steady {args.steady_rate:g}/s ...", flush=True)
+            steady = _steady(ingest_port, single, args.steady_rate, seconds)
     finally:
         for proc in reversed(processes):
             proc.stop()
@@ -260,7 +281,7 @@ def main() -> int:
         "load_tool": tool,
         "raw_aiokafka_records_per_second": raw_rate,
         "record_bytes": record_bytes,
-        "http": [asdict(f) for f in (base, one, many)],
+        "http": [asdict(f) for f in (base, one, many, steady)],
         "single_vs_baseline": single_ratio,
         "batch_vs_raw_aiokafka": batch_ratio,
     }
@@ -269,7 +290,7 @@ def main() -> int:
     print(f"machine: {report['machine']}; broker: embedded Tansu; one uvicorn worker")
     print(f"{'raw aiokafka produce, acks=all':<40}{raw_rate:>10,.0f} records/s "
           f"({record_bytes} bytes each)")  # fmt: skip
-    for f in (base, one, many):
+    for f in (base, one, many, steady):
         unit = f"{f.events_per_second:>10,.0f} events/s" if f is many else (
             f"{f.requests_per_second:>10,.0f} req/s   ")  # fmt: skip
         print(f"{f.name:<40}{unit}  p50 {f.p50_ms:6.1f} ms  p90 {f.p90_ms:6.1f} ms  "
@@ -281,7 +302,7 @@ def main() -> int:
           f"(target >= {TARGET_BATCH:.0%}: {verdict[batch_ratio >= TARGET_BATCH]})")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-    errors = one.non_2xx + many.non_2xx + one.socket_errors + many.socket_errors
+    errors = sum(f.non_2xx + f.socket_errors for f in (one, many, steady))
     return 1 if errors else 0
 
 

@@ -87,3 +87,39 @@ async def run_load(
     await asyncio.gather(*(connection() for _ in range(connections)))
     elapsed = time.perf_counter() - started
     return LoadResult(len(latencies), elapsed, counts["non_2xx"], counts["errors"], latencies)
+
+
+async def run_at_rate(
+    host: str, port: int, requests: list[bytes], rate: float, count: int, connections: int
+) -> LoadResult:
+    """Send ``count`` requests, the i-th due at ``start + i / rate``, over up to
+    ``connections`` keep-alive connections. Latency runs from when a request was *due*,
+    so a server that falls behind is not flattered (no coordinated omission)."""
+    cursor = itertools.cycle(requests)
+    latencies: list[float] = []
+    counts = {"non_2xx": 0, "errors": 0, "next": 0}
+    start = time.perf_counter() + 0.05
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while counts["next"] < count:
+                index = counts["next"]
+                counts["next"] += 1
+                due = start + index / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                writer.write(next(cursor))
+                status = await _read_response(reader)
+                latencies.append(time.perf_counter() - due)
+                if not 200 <= status < 300:
+                    counts["non_2xx"] += 1
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            counts["errors"] += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    elapsed = time.perf_counter() - start
+    return LoadResult(len(latencies), elapsed, counts["non_2xx"], counts["errors"], latencies)

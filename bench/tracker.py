@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -48,10 +49,11 @@ from sqlalchemy.orm import DeclarativeBase
 from corridor import db
 from corridor.journeys import Post, plan_journey
 from corridor.topology import load_topology
-from services.tracker.app import MIGRATIONS
+from services.tracker.app import MIGRATIONS, tune_garbage_collector
 from services.tracker.consumer import EventsHandler, decode
 from services.tracker.db.store import event_row
 from services.tracker.db.tables import events
+from services.tracker.domain import TrackedShipment
 from services.tracker.handlers import Tracker
 from tests.unit.test_tracker_samples import cargo_event
 
@@ -59,6 +61,7 @@ ADMIN_URL = os.environ.get(
     "CORRIDOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 BATCH = 500
+DEFAULT_GC = gc.get_threshold()
 TOPOLOGY = load_topology()
 
 
@@ -129,12 +132,14 @@ class RawEvent(Base):
 
 
 async def reset(engine: AsyncEngine) -> None:
+    """Empty tables, statistics fresh, dirty pages flushed: each run starts alike."""
     async with engine.begin() as conn:
         await conn.execute(text("TRUNCATE raw_events, events, shipments, section_transits"))
         await conn.execute(text("TRUNCATE segment_times, node_dwells"))
     async with engine.connect() as conn:
         await conn.execute(text("COMMIT"))
         await conn.execute(text("VACUUM ANALYZE"))
+        await conn.execute(text("CHECKPOINT"))
 
 
 async def one_per_transaction(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
@@ -186,41 +191,58 @@ async def unnest_arrays(engine: AsyncEngine, rows: list[dict[str, Any]]) -> floa
     return len(rows) / (time.perf_counter() - started)
 
 
+async def acknowledge(shipments: Sequence[TrackedShipment]) -> list[bool]:
+    """Stands in for the broker: every state acknowledged at once (no I/O is measured,
+    but the published versions are recorded in the database as in the service)."""
+    return [True] * len(shipments)
+
+
 async def tracker_apply(engine: AsyncEngine, batch: list[ConsumerRecord]) -> float:
-    handler = EventsHandler(Tracker(engine, TOPOLOGY), TOPOLOGY)
+    handler = EventsHandler(Tracker(engine, TOPOLOGY, publish=acknowledge), TOPOLOGY)
+    tune_garbage_collector()  # as the service does at start-up
     started = time.perf_counter()
     for start in range(0, len(batch), BATCH):
         letters = await handler(batch[start : start + BATCH])
         assert not letters, letters[0].reason
-    return len(batch) / (time.perf_counter() - started)
+    rate = len(batch) / (time.perf_counter() - started)
+    gc.unfreeze()
+    gc.set_threshold(*DEFAULT_GC)
+    return rate
 
 
-async def throughput(count: int) -> None:
+async def throughput(count: int, rounds: int) -> None:
     posts = stream(count)
     batch = records(posts)
     applied_at = datetime.now(UTC)
     rows = [event_row(decode(r.value, TOPOLOGY), applied_at) for r in batch]
     shipments = len({p.body["shipment_id"] for p in posts})
     print(
-        f"apply throughput on PostgreSQL: {count} events of {shipments} journeys, batches of {BATCH}"
+        f"apply throughput on PostgreSQL: {count} events of {shipments} interleaved journeys, "
+        f"batches of {BATCH}, best of {rounds} rounds"
     )
+    runs: dict[str, list[float]] = {}
     async with database() as engine:
-        results: dict[str, float] = {}
-        await reset(engine)
-        results["raw, one row per transaction"] = await one_per_transaction(
-            engine, rows[: min(len(rows), 2000)]
-        )
-        for name, run in (
-            ("raw, ORM batches of 500", orm_batches),
-            ("raw, unnest arrays of 500", unnest_arrays),
-        ):
+        for _ in range(rounds):
+            for name, run in (
+                ("raw, one row per transaction", one_per_transaction),
+                ("raw, ORM batches of 500", orm_batches),
+                ("raw, unnest arrays of 500", unnest_arrays),
+            ):
+                await reset(engine)
+                sample = rows[: min(len(rows), 2000)] if "one row" in name else rows
+                runs.setdefault(name, []).append(await run(engine, sample))
             await reset(engine)
-            results[name] = await run(engine, rows)
-        await reset(engine)
-        results["tracker apply (EventsHandler)"] = await tracker_apply(engine, batch)
-    fastest = max(v for k, v in results.items() if k.startswith("raw"))
-    for name, rate in results.items():
-        print(f"  {name:<34} {rate:>9,.0f} events/s   {rate / fastest:>6.1%} of fastest raw")
+            runs.setdefault("tracker apply (EventsHandler)", []).append(
+                await tracker_apply(engine, batch)
+            )
+    best = {name: max(rates) for name, rates in runs.items()}
+    fastest = max(v for k, v in best.items() if k.startswith("raw"))
+    for name, rate in best.items():
+        every = ", ".join(f"{r:,.0f}" for r in runs[name])
+        print(
+            f"  {name:<31} {rate:>8,.0f} events/s  {rate / fastest:>6.1%} of fastest raw"
+            f"   (runs: {every})"
+        )
 
 
 @dataclass
@@ -349,12 +371,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, help="events for the throughput part")
     parser.add_argument("--rate", type=float, default=500.0, help="end-to-end events/s")
     parser.add_argument("--seconds", type=float, help="end-to-end duration")
+    parser.add_argument("--rounds", type=int, help="throughput rounds (the best is kept)")
     parser.add_argument("--only", choices=("throughput", "e2e"))
     args = parser.parse_args()
     count = args.events or (10_000 if args.quick else 50_000)
     seconds = args.seconds or (10.0 if args.quick else 30.0)
     if args.only in (None, "throughput"):
-        asyncio.run(throughput(count))
+        asyncio.run(throughput(count, args.rounds or (2 if args.quick else 3)))
     if args.only in (None, "e2e"):
         asyncio.run(end_to_end(args.rate, seconds, sample_every=10))
 

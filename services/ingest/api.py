@@ -251,11 +251,11 @@ async def _send_json(
     send: Send,
     status: int,
     body: Any,
-    header: tuple[bytes, bytes] = JSON_HEADER,
+    content_type: tuple[bytes, bytes] = JSON_HEADER,
     headers: dict[str, str] | None = None,
 ) -> None:
     content = to_json(body)
-    raw_headers = [header, (b"content-length", str(len(content)).encode())]
+    raw_headers = [content_type, (b"content-length", str(len(content)).encode())]
     for name, value in (headers or {}).items():
         raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})

@@ -77,6 +77,9 @@ MAX_LENGTHS = {
 }
 
 
+REQUIRED = frozenset({"event_id", "carrier", "shipment_id"})
+
+
 class Rejected(ValueError):
     """The record can never be applied; the message is the dead-letter reason."""
 
@@ -84,7 +87,7 @@ class Rejected(ValueError):
 def _moment(stamp: Timestamp, name: str) -> datetime:
     """Exact integer conversion (to the microsecond), bounded to sensible years."""
     try:
-        moment = _EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
+        moment = _EPOCH + timedelta(0, stamp.seconds, stamp.nanos // 1000)
     except OverflowError:
         raise Rejected(f"{name} out of range") from None
     if not 1971 <= moment.year <= 9000:
@@ -128,53 +131,58 @@ def _booking(message: events_pb2.CargoEvent, topology: Topology) -> Booking | No
 
 
 def decode(value: bytes | None, topology: Topology) -> Event:
-    """A ``CargoEvent`` as a domain ``Event``; raises ``Rejected`` with the reason."""
+    """A ``CargoEvent`` as a domain ``Event``; raises ``Rejected`` with the reason.
+
+    Each field is read once (reading a protobuf field builds a Python object)."""
     if value is None:
         raise Rejected("record has no value")
     try:
         message = events_pb2.CargoEvent.FromString(value)
     except DecodeError as exc:
         raise Rejected(f"undecodable CargoEvent: {exc}") from None
-    for name, limit in MAX_LENGTHS.items():
-        text = getattr(message, name)
-        if len(text) > limit:
-            raise Rejected(f"{name} longer than {limit} characters")
-    for name in ("event_id", "carrier", "shipment_id"):
-        if not getattr(message, name):
+    fields = {
+        "event_id": message.event_id,
+        "carrier": message.carrier,
+        "shipment_id": message.shipment_id,
+        "container_no": message.container_no,
+        "wagon_no": message.wagon_no,
+        "reason": message.reason,
+    }
+    for name, text in fields.items():
+        if len(text) > MAX_LENGTHS[name]:
+            raise Rejected(f"{name} longer than {MAX_LENGTHS[name]} characters")
+        if not text and name in REQUIRED:
             raise Rejected(f"missing {name}")
-    if not message.event_type:
-        raise Rejected("missing event_type")
-    if message.event_type not in EVENT_TYPES:
-        raise Rejected(f"unknown event_type {message.event_type}")
-    if not message.classifier:
-        raise Rejected("missing classifier")
-    if message.classifier not in CLASSIFIERS:
-        raise Rejected(f"unknown classifier {message.classifier}")
-    if message.mode and message.mode not in MODES:
-        raise Rejected(f"unknown mode {message.mode}")
+    event_type = EVENT_TYPES.get(message.event_type)
+    if event_type is None:
+        kind = message.event_type
+        raise Rejected(f"unknown event_type {kind}" if kind else "missing event_type")
+    classifier = CLASSIFIERS.get(message.classifier)
+    if classifier is None:
+        kind = message.classifier
+        raise Rejected(f"unknown classifier {kind}" if kind else "missing classifier")
+    mode = message.mode
+    if mode and mode not in MODES:
+        raise Rejected(f"unknown mode {mode}")
     if not message.HasField("occurred_at"):
         raise Rejected("missing occurred_at")
-    event_type = EVENT_TYPES[message.event_type]
-    classifier = CLASSIFIERS[message.classifier]
     booking = _booking(message, topology)
     if event_type is EventType.BOOKED and classifier is Classifier.ACT and booking is None:
         raise Rejected("missing booking on BOOKED")
     return Event(
-        carrier=message.carrier,
-        event_id=message.event_id,
-        shipment_id=message.shipment_id,
-        event_type=event_type,
-        classifier=classifier,
-        occurred_at=_moment(message.occurred_at, "occurred_at"),
-        location=_node(message.location, "location", topology),
-        recorded_at=_moment(message.recorded_at, "recorded_at")
-        if message.HasField("recorded_at")
-        else None,
-        mode=MODES.get(message.mode, ""),
-        container_no=message.container_no,
-        wagon_no=message.wagon_no,
-        reason=message.reason,
-        booking=booking,
+        fields["carrier"],
+        fields["event_id"],
+        fields["shipment_id"],
+        event_type,
+        classifier,
+        _moment(message.occurred_at, "occurred_at"),
+        _node(message.location, "location", topology),
+        _moment(message.recorded_at, "recorded_at") if message.HasField("recorded_at") else None,
+        MODES.get(mode, ""),
+        fields["container_no"],
+        fields["wagon_no"],
+        fields["reason"],
+        booking,
     )
 
 

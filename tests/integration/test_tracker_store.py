@@ -21,7 +21,13 @@ from corridor.journeys import JourneyOptions, Post
 from services.tracker.app import MIGRATIONS
 from services.tracker.consumer import EventsHandler
 from services.tracker.db import queries, store
-from services.tracker.db.tables import events, metadata, section_transits, segment_times
+from services.tracker.db.tables import (
+    events,
+    metadata,
+    section_transits,
+    segment_times,
+    shipments,
+)
 from services.tracker.domain import (
     Event,
     EventType,
@@ -243,17 +249,27 @@ async def test_states_committed_but_never_acknowledged_are_published_after_a_res
     assert await tracker_on(engine, FakeStates()).recover() == 0
 
 
-async def test_published_versions_are_recorded_with_the_next_batch(engine: AsyncEngine) -> None:
-    first, second = unique_id("V"), unique_id("V")
-    states = FakeStates()
-    tracker = tracker_on(engine, states)
-    await tracker.apply(events_of(17, first)[:3])
-    await tracker.publish_pending()
-    await tracker.apply(events_of(18, second)[:3])
+async def published_version(engine: AsyncEngine, shipment_id: str) -> int:
     async with engine.connect() as conn:
-        unpublished = {s.shipment_id for s in await store.unpublished(conn, 1000)}
-    assert first not in unpublished
-    assert second in unpublished
+        query = select(shipments.c.published_version).where(shipments.c.shipment_id == shipment_id)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def test_acknowledged_versions_are_recorded_with_the_next_change_or_a_flush(
+    engine: AsyncEngine,
+) -> None:
+    first, second = unique_id("V"), unique_id("V")
+    tracker = tracker_on(engine, FakeStates())
+    await tracker.apply(events_of(17, first)[:3])
+    await tracker.apply(events_of(18, second)[:3])
+    await tracker.publish_pending()  # both acknowledged at version 1
+    await tracker.apply(events_of(17, first)[3:6])  # first changes again: version 2
+    assert await published_version(engine, first) == 1
+    assert await published_version(engine, second) == 0
+    await tracker.publish_pending()
+    await tracker.flush_marks()
+    assert await published_version(engine, first) == 2
+    assert await published_version(engine, second) == 1
 
 
 @pytest.mark.postgres

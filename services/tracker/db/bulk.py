@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TextClause,
+    func,
     text,
 )
 from sqlalchemy.dialects import sqlite
@@ -52,23 +53,35 @@ _PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
 
 @dataclass(frozen=True)
 class Upsert:
-    """Insert ``rows`` (all with the same keys) into ``table``; on a conflict over
+    """Insert rows, given as one list per column, into ``table``; on a conflict over
     ``conflict`` do nothing, or (``update``) set the other columns, adding ``increments`` to
-    the stored values; ``versioned`` updates only a row whose ``version`` is the new one
-    minus one (optimistic concurrency: a row written meanwhile is left alone and not
-    returned)."""
+    the stored values and keeping the greater of the stored and new ``maximums``;
+    ``versioned`` updates only a row whose ``version`` is the new one minus one (optimistic
+    concurrency: a row written meanwhile is left alone and not returned)."""
 
     table: Table
-    rows: Sequence[dict[str, Any]]
+    columns: dict[str, list[Any]]
     conflict: tuple[str, ...]
     update: bool = False
     increments: tuple[str, ...] = ()
+    maximums: tuple[str, ...] = ()
     versioned: bool = False
     returning: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(self.rows[0])
+        return tuple(self.columns)
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def rows(self) -> list[dict[str, Any]]:
+        names = self.names
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*self.columns.values(), strict=True)
+        ]
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -78,6 +91,7 @@ class Upsert:
             self.conflict,
             self.update,
             self.increments,
+            self.maximums,
             self.versioned,
             self.returning,
         )
@@ -95,7 +109,7 @@ def _quoted(names: Sequence[str]) -> str:
 
 
 def _pg_part(shape: tuple[Any, ...], prefix: str) -> str:
-    table, names, conflict, update, increments, versioned, returning = shape
+    table, names, conflict, update, increments, maximums, versioned, returning = shape
     arrays = ", ".join(f"CAST(:{prefix}{n} AS {_pg_type(table.c[n])}[])" for n in names)
     sql = (
         f"INSERT INTO {table.name} AS t ({_quoted(names)}) SELECT * FROM unnest({arrays}) "
@@ -103,7 +117,11 @@ def _pg_part(shape: tuple[Any, ...], prefix: str) -> str:
     )
     if update:
         sets = [
-            f'"{n}" = t."{n}" + EXCLUDED."{n}"' if n in increments else f'"{n}" = EXCLUDED."{n}"'
+            f'"{n}" = t."{n}" + EXCLUDED."{n}"'
+            if n in increments
+            else f'"{n}" = GREATEST(t."{n}", EXCLUDED."{n}")'
+            if n in maximums
+            else f'"{n}" = EXCLUDED."{n}"'
             for n in names
             if n not in conflict
         ]
@@ -126,10 +144,16 @@ def _pg_statement(shapes: tuple[tuple[Any, ...], ...]) -> TextClause:
     return text(f"WITH {ctes} {parts[-1]}")
 
 
+def columns_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows (all with the same keys) as one list per column."""
+    if not rows:
+        return {}
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
 def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, list[Any]]:
     arrays: dict[str, list[Any]] = {}
-    for name in upsert.names:
-        values = [row[name] for row in upsert.rows]
+    for name, values in upsert.columns.items():
         if isinstance(upsert.table.c[name].type, JSON):
             values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
         arrays[prefix + name] = values
@@ -142,7 +166,11 @@ def _sqlite_statement(upsert: Upsert) -> Executable:
     changed = [n for n in upsert.names if n not in upsert.conflict]
     if upsert.update:
         sets = {
-            n: table.c[n] + insert.excluded[n] if n in upsert.increments else insert.excluded[n]
+            n: table.c[n] + insert.excluded[n]
+            if n in upsert.increments
+            else func.max(table.c[n], insert.excluded[n])
+            if n in upsert.maximums
+            else insert.excluded[n]
             for n in changed
         }
         where = table.c.version == insert.excluded.version - 1 if upsert.versioned else None
@@ -158,7 +186,7 @@ def _sqlite_statement(upsert: Upsert) -> Executable:
 
 async def upsert(conn: AsyncConnection, *upserts: Upsert) -> list[Row[Any]]:
     """Run the upserts in order; return what the last one returns."""
-    todo = [u for u in upserts if u.rows]
+    todo = [u for u in upserts if u.size]
     if not todo:
         return []
     if conn.dialect.name == "postgresql":
@@ -169,6 +197,6 @@ async def upsert(conn: AsyncConnection, *upserts: Upsert) -> list[Row[Any]]:
         return list(result) if todo[-1].returning else []
     rows: list[Row[Any]] = []
     for u in todo:
-        result = await conn.execute(_sqlite_statement(u), list(u.rows))
+        result = await conn.execute(_sqlite_statement(u), u.rows())
         rows = list(result) if u.returning else []
     return rows

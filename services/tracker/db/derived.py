@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from corridor.topology import Topology
-from services.tracker.db.bulk import Upsert
+from services.tracker.db.bulk import Upsert, columns_of
 from services.tracker.db.tables import node_dwells, section_transits, segment_times
 from services.tracker.domain import Dwell, Section, ShipmentView, dwell_kind
 
@@ -31,9 +31,16 @@ class DerivedRows:
         default_factory=lambda: {section_transits: [], segment_times: [], node_dwells: []}
     )
 
+    def extend(self, other: DerivedRows) -> None:
+        self.sections += other.sections
+        self.segments += other.segments
+        self.dwells += other.dwells
+        for table, keys in other.gone.items():
+            self.gone[table] += keys
+
     def upserts(self) -> list[Upsert]:
         return [
-            Upsert(table, rows, KEY, update=True)
+            Upsert(table, columns_of(rows), KEY, update=True)
             for table, rows in (
                 (section_transits, self.sections),
                 (segment_times, self.segments),
@@ -47,6 +54,8 @@ def _changed(
 ) -> tuple[list[int], list[int]]:
     """Indexes of closed items that are new or differ (all of them when ``every``), and of
     closed items that are gone."""
+    if old is not None and not every and old == new:
+        return [], []  # the same items (compared as objects first: fast)
     before = old or ()
     changed = [
         i

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corridor.topology import Topology
-from services.tracker.db.bulk import Upsert, upsert
-from services.tracker.db.derived import derived_rows
+from services.tracker.db.bulk import Upsert, columns_of, upsert
+from services.tracker.db.derived import DerivedRows, derived_rows
 from services.tracker.db.tables import (
     events,
     node_dwells,
@@ -59,12 +59,31 @@ class StoredShipment:
 
 
 @dataclass(frozen=True)
-class Change:
-    """A shipment's new state, the view it replaces, and the copies to count on it."""
+class Prepared:
+    """A shipment's new state and the view it replaces, serialised ahead of the write."""
 
     old: ShipmentView | None
     new: TrackedShipment
+    state: str
+    derived: DerivedRows
+
+
+def prepare(old: ShipmentView | None, new: TrackedShipment, topology: Topology) -> Prepared:
+    return Prepared(old, new, new.view.to_json(), derived_rows([(old, new.view)], topology))
+
+
+@dataclass(frozen=True)
+class Change:
+    """A prepared change, with the copies to count on the shipment and the version known
+    to have reached the state topic (0: none)."""
+
+    prepared: Prepared
     copies: int = 0
+    published: int = 0
+
+    @property
+    def shipment_id(self) -> str:
+        return self.prepared.new.shipment_id
 
 
 def event_row(event: Event, applied_at: datetime) -> dict[str, Any]:
@@ -84,6 +103,27 @@ def event_row(event: Event, applied_at: datetime) -> dict[str, Any]:
         "wagon_no": event.wagon_no,
         "reason": event.reason,
         "booking": booking_to_dict(event.booking),
+    }
+
+
+def event_columns(batch: Sequence[Event], applied_at: datetime) -> dict[str, list[Any]]:
+    """``event_row`` for many events, one list per column."""
+    return {
+        "carrier": [e.carrier for e in batch],
+        "event_id": [e.event_id for e in batch],
+        "shipment_id": [e.shipment_id for e in batch],
+        "event_type": [e.event_type.value for e in batch],
+        "classifier": [e.classifier.value for e in batch],
+        "rank": [RANK[e.event_type] for e in batch],
+        "occurred_at": [e.occurred_at for e in batch],
+        "recorded_at": [e.recorded_at for e in batch],
+        "applied_at": [applied_at] * len(batch),
+        "location": [e.location for e in batch],
+        "mode": [e.mode for e in batch],
+        "container_no": [e.container_no for e in batch],
+        "wagon_no": [e.wagon_no for e in batch],
+        "reason": [e.reason for e in batch],
+        "booking": [None if e.booking is None else booking_to_dict(e.booking) for e in batch],
     }
 
 
@@ -120,9 +160,15 @@ async def insert_events(
     conn: AsyncConnection, batch: Sequence[Event], applied_at: datetime
 ) -> set[tuple[str, str]]:
     """Insert the events not stored yet; return the keys of those that were new."""
-    rows = [event_row(e, applied_at) for e in sorted(batch, key=lambda e: e.key)]
+    ordered = sorted(batch, key=lambda e: e.key)
     inserted = await upsert(
-        conn, Upsert(events, rows, ("carrier", "event_id"), returning=("carrier", "event_id"))
+        conn,
+        Upsert(
+            events,
+            event_columns(ordered, applied_at),
+            ("carrier", "event_id"),
+            returning=("carrier", "event_id"),
+        ),
     )
     return {(r.carrier, r.event_id) for r in inserted}
 
@@ -153,8 +199,10 @@ async def load_events(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, li
     return found
 
 
-def shipment_row(shipment: TrackedShipment, copies: int) -> dict[str, Any]:
-    """The row of a changed shipment; ``duplicates`` is added to the stored count."""
+def shipment_row(change: Change) -> dict[str, Any]:
+    """The row of a changed shipment; ``duplicates`` is added to the stored count and
+    ``published_version`` never moves backwards."""
+    shipment = change.prepared.new
     view = shipment.view
     return {
         "shipment_id": view.shipment_id,
@@ -167,22 +215,25 @@ def shipment_row(shipment: TrackedShipment, copies: int) -> dict[str, Any]:
         "eta": shipment.eta,
         "delayed": shipment.delayed,
         "events_count": view.events,
-        "duplicates": copies,
+        "duplicates": change.copies,
         "version": shipment.version,
+        "published_version": change.published,
         "updated_at": shipment.updated_at,
-        "state": view.to_json(),
+        "state": change.prepared.state,
     }
 
 
 async def save_changes(
-    conn: AsyncConnection, changes: Sequence[Change], topology: Topology
-) -> list[TrackedShipment]:
+    conn: AsyncConnection, changes: Sequence[Change]
+) -> dict[str, TrackedShipment]:
     """Write changed shipments and their derived rows; return them with their duplicate
     counts as stored. Raises ``ConcurrentChange`` if any was changed meanwhile."""
     if not changes:
-        return []
-    ordered = sorted(changes, key=lambda c: c.new.shipment_id)
-    derived = derived_rows([(c.old, c.new.view) for c in ordered], topology)
+        return {}
+    ordered = sorted(changes, key=lambda c: c.shipment_id)
+    derived = DerivedRows()
+    for change in ordered:
+        derived.extend(change.prepared.derived)
     for table, keys in derived.gone.items():
         if keys:
             key = tuple_(table.c.shipment_id, table.c.seq)
@@ -192,19 +243,27 @@ async def save_changes(
         *derived.upserts(),
         Upsert(
             shipments,
-            [shipment_row(c.new, c.copies) for c in ordered],
+            columns_of([shipment_row(c) for c in ordered]),
             ("shipment_id",),
             update=True,
             increments=("duplicates",),
+            maximums=("published_version",),
             versioned=True,
             returning=("shipment_id", "duplicates"),
         ),
     )
     counts = {row.shipment_id: int(row.duplicates) for row in written}
-    lost = [c.new.shipment_id for c in ordered if c.new.shipment_id not in counts]
+    lost = [c.shipment_id for c in ordered if c.shipment_id not in counts]
     if lost:
         raise ConcurrentChange(lost)
-    return [replace(c.new, duplicates=counts[c.new.shipment_id]) for c in ordered]
+    saved = {}
+    for change in ordered:
+        shipment = change.prepared.new
+        stored = counts[change.shipment_id]
+        saved[change.shipment_id] = (
+            shipment if shipment.duplicates == stored else replace(shipment, duplicates=stored)
+        )
+    return saved
 
 
 _ADD_DUPLICATES = text(

@@ -27,7 +27,6 @@ Rules (docs/tracker.md explains them):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from corridor.topology import Topology
 from services.tracker.domain.model import (
@@ -37,12 +36,14 @@ from services.tracker.domain.model import (
     EventType,
     LastEvent,
     Milestone,
+    OrderKey,
     Section,
     SegmentTime,
     ShipmentView,
     Status,
 )
 
+ACT = Classifier.ACT
 CASPIAN = "XC"
 OTHER_SEA = "XB"  # the Black Sea: the only other sea leg of the corridor's reference data
 CASPIAN_STATES = frozenset({"KZ", "AZ", "TM", "RU", "IR"})
@@ -53,8 +54,14 @@ def unique_in_order(events: Iterable[Event]) -> list[Event]:
     """The first copy of each ``(carrier, event_id)``, sorted in time order."""
     seen: dict[tuple[str, str], Event] = {}
     for event in events:
-        seen.setdefault(event.key, event)
-    return sorted(seen.values(), key=lambda e: e.order)
+        seen.setdefault((event.carrier, event.event_id), event)
+    if len(seen) == 1:
+        return list(seen.values())
+    return sorted(seen.values(), key=_order)
+
+
+def _order(event: Event) -> OrderKey:
+    return event.order
 
 
 def fold(shipment_id: str, events: Iterable[Event], topology: Topology) -> ShipmentView:
@@ -73,9 +80,11 @@ def can_advance(view: ShipmentView, events: Iterable[Event]) -> bool:
 def advance(view: ShipmentView, events: Iterable[Event], topology: Topology) -> ShipmentView:
     """``view`` with later ``events`` folded in (``can_advance`` must hold)."""
     result = view.copy()
-    if not can_advance(view, events):
+    ordered = unique_in_order(events)
+    last = view.last_order
+    if last is not None and any(e.order <= last for e in ordered if e.classifier is ACT):
         raise ValueError("an actual event is not after the folded ones: re-fold")
-    for event in unique_in_order(events):
+    for event in ordered:
         _step(result, event, topology)
     return result
 
@@ -116,7 +125,8 @@ def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
         view.delivered_at = event.occurred_at
         view.held_since, view.hold_reason = None, ""
         view.departed_from, view.departed_at = "", None
-        view.sections[-1] = replace(view.sections[-1], exited_at=event.occurred_at)
+        last = view.sections[-1]
+        view.sections[-1] = Section(last.country, last.entered_at, event.occurred_at)
         view.status = Status.DELIVERED
     else:
         view.status = Status.HELD if view.held_since is not None else Status.IN_TRANSIT
@@ -166,7 +176,7 @@ def _track_sections(view: ShipmentView, event: Event, topology: Topology) -> Non
     if current is not None and current.country == where:
         return
     if current is not None:
-        view.sections[-1] = replace(current, exited_at=event.occurred_at)
+        view.sections[-1] = Section(current.country, current.entered_at, event.occurred_at)
     view.sections.append(Section(where, event.occurred_at))
 
 
@@ -180,7 +190,7 @@ def _track_dwell(view: ShipmentView, event: Event, topology: Topology) -> None:
         if open_dwell is None and node is not None and (node.is_border or node.is_port):
             view.dwells.append(Dwell(event.location, event.occurred_at))
     elif event.event_type in DWELL_ENDS and open_dwell is not None:
-        view.dwells[-1] = replace(open_dwell, departed_at=event.occurred_at)
+        view.dwells[-1] = Dwell(open_dwell.node, open_dwell.arrived_at, event.occurred_at)
 
 
 def _track_segments(view: ShipmentView, event: Event, topology: Topology) -> None:

@@ -1,18 +1,13 @@
-"""Use cases: apply a batch of events exactly once, publish the changed states.
+"""The tracker's use cases: apply batches of events exactly once, publish the changes.
 
-``Tracker.apply`` runs one database transaction per batch:
-1. insert the events, ``ON CONFLICT DO NOTHING RETURNING``: the new ones are known;
-2. lock the touched shipments (in id order) and read their stored views;
-3. for each shipment with new events: advance its view when they all come after what it has
-   folded, else re-fold all its stored events (a late event); compute its ETA;
-4. save the views (version + 1) and their derived rows (sections, segment runs, dwells),
-   count duplicates, record which versions reached the state topic;
-5. commit. Only then are the metrics observed and the states queued for publication.
-
-A redelivered batch finds every event already stored, so it changes nothing but the
-duplicate counts. The state topic is fed at least once: states committed but not yet
-acknowledged by the broker are kept in memory and retried with every batch, and on start-up
-every shipment whose ``published_version`` is behind its ``version`` is published again.
+``Tracker.apply`` runs one transaction per batch (``batch.py``), keeps the views it
+committed in a cache, and only after the commit observes the metrics and queues the changed
+states for publication. A redelivered batch finds every event already stored, so it changes
+nothing but the duplicate counts. The state topic is fed at least once: states committed
+but not yet acknowledged by the broker are kept in memory and retried with every batch;
+acknowledged versions are recorded (``published_version``) with the shipment's next change
+or every few seconds; on start-up every shipment whose ``published_version`` is behind its
+``version`` is published again.
 """
 
 from __future__ import annotations
@@ -20,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor.kafka import utcnow
 from corridor.topology import Topology
@@ -37,38 +31,31 @@ from services.tracker.domain import (
     ShipmentView,
     Statistics,
     TrackedShipment,
-    advance,
-    can_advance,
     dwell_kind,
-    estimate_arrival,
-    fold,
-    is_delayed,
     newly_closed,
 )
+from services.tracker.handlers.batch import BatchContext, BatchResult, apply_batch
 from services.tracker.metrics import TrackerMetrics
 
 log = logging.getLogger(__name__)
 
 StatePublish = Callable[[Sequence[TrackedShipment]], Awaitable[list[bool]]]
 PUBLISH_CHUNK = 1000
+CONCURRENT_ATTEMPTS = 5
+MARK_EVERY_SECONDS = 5.0
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """Whether retrying the same records can never succeed (bad data, not a bad moment):
-    the database refused the data (SQLSTATE classes 22 and 23), or the rules did."""
-    if isinstance(exc, DataError | IntegrityError | ValueError | TypeError | KeyError):
+    """Whether retrying the same records can never succeed because the database refuses
+    their data (SQLSTATE classes 22, data exception, and 23, integrity violation). Anything
+    else (the database down, or a bug) is retried: consumption stops and readiness fails
+    rather than dead-lettering every record."""
+    if isinstance(exc, DataError | IntegrityError):
         return True
     if isinstance(exc, DBAPIError):
         code = getattr(exc.orig, "sqlstate", None)
         return isinstance(code, str) and code[:2] in ("22", "23")
     return False
-
-
-@dataclass
-class BatchResult:
-    applied: list[Event] = field(default_factory=list)
-    duplicates: int = 0
-    changed: list[tuple[ShipmentView | None, TrackedShipment]] = field(default_factory=list)
 
 
 class Tracker:
@@ -99,6 +86,7 @@ class Tracker:
         # acknowledged versions not yet recorded in the database.
         self._pending: dict[str, TrackedShipment] = {}
         self._marks: dict[str, int] = {}
+        self._marks_flushed = time.monotonic()
         # The last committed view of recently changed shipments, by version: with one
         # consumer per partition the stored view need not be read back (least recently
         # changed first out).
@@ -123,84 +111,39 @@ class Tracker:
     async def apply(self, batch: Sequence[Event]) -> BatchResult:
         """Apply a batch in one transaction; idempotent (see the module docstring)."""
         async with self._lock:
-            stats = await self.statistics()
-            now = self.clock()
-            marks = dict(self._marks)
-            async with self.engine.begin() as conn:
-                new_keys = await store.insert_events(conn, batch, now)
-                fresh: dict[str, list[Event]] = {}
-                result = BatchResult()
-                copies: Counter[str] = Counter()
-                for event in batch:
-                    if event.key in new_keys:
-                        new_keys.discard(event.key)
-                        fresh.setdefault(event.shipment_id, []).append(event)
-                        result.applied.append(event)
-                    else:
-                        copies[event.shipment_id] += 1
-                result.duplicates = sum(copies.values())
-                # A shipment with a cached view has a row already (rows are never deleted).
-                new = [i for i in fresh if i not in self._views]
-                locked = await store.lock_shipments(conn, new, fresh.keys() | copies.keys())
-                views = await self._stored_views(conn, [locked[i] for i in fresh])
-                late = [
-                    shipment_id
-                    for shipment_id, events in fresh.items()
-                    if (view := views.get(shipment_id)) is not None
-                    and not can_advance(view, events)
-                ]
-                stored = await store.load_events(conn, late)
-                for shipment_id, events in sorted(fresh.items()):
-                    row = locked[shipment_id]
-                    old = views.get(shipment_id)
-                    if shipment_id in stored:
-                        view = fold(shipment_id, stored[shipment_id], self.topology)
-                    elif old is None:
-                        view = fold(shipment_id, events, self.topology)
-                    else:
-                        view = advance(old, events, self.topology)
-                    eta = estimate_arrival(view, self.topology, stats)
-                    tracked = TrackedShipment(
-                        view=view,
-                        eta=eta,
-                        delayed=is_delayed(view, eta),
-                        version=row.version + 1,
-                        duplicates=row.duplicates + copies.pop(shipment_id, 0),
-                        updated_at=now,
-                    )
-                    result.changed.append((old, tracked))
-                await store.save_shipments(conn, [t for _, t in result.changed])
-                await store.save_derived(
-                    conn, [(old, t.view) for old, t in result.changed], self.topology
-                )
-                await store.add_duplicates(conn, copies)
-                await store.mark_published(conn, marks)
-            for shipment_id, version in marks.items():
-                if self._marks.get(shipment_id) == version:
-                    del self._marks[shipment_id]
+            for attempt in range(1, CONCURRENT_ATTEMPTS + 1):
+                try:
+                    result = await self._apply_once(batch)
+                    break
+                except store.ConcurrentChange as exc:
+                    for shipment_id in exc.shipment_ids:
+                        self._views.pop(shipment_id, None)
+                    if attempt == CONCURRENT_ATTEMPTS:
+                        raise
+                    log.info("shipments changed concurrently; applying the batch again")
             for _, tracked in result.changed:
                 self._pending[tracked.shipment_id] = tracked
                 self._remember(tracked)
         self._observe(result)
         return result
 
-    async def _stored_views(
-        self, conn: AsyncConnection, rows: Sequence[store.LockedShipment]
-    ) -> dict[str, ShipmentView]:
-        """The stored views of locked shipments: from the cache when its version is the
-        stored one (always, with a single consumer), else from the database."""
-        found: dict[str, ShipmentView] = {}
-        missing = []
-        for row in rows:
-            if row.version == 0:
-                continue  # new: nothing stored yet
-            cached = self._views.get(row.shipment_id)
-            if cached is not None and cached[0] == row.version:
-                found[row.shipment_id] = cached[1]
-            else:
-                missing.append(row.shipment_id)
-        found.update(await store.load_views(conn, missing))
-        return found
+    async def _apply_once(self, batch: Sequence[Event]) -> BatchResult:
+        ctx = BatchContext(
+            topology=self.topology,
+            views=self._views,
+            stats=await self.statistics(),
+            now=self.clock(),
+            marks=dict(self._marks),
+            flush_marks=time.monotonic() - self._marks_flushed >= MARK_EVERY_SECONDS,
+        )
+        async with self.engine.begin() as conn:
+            result = await apply_batch(conn, batch, ctx)
+        if ctx.flush_marks:
+            self._marks_flushed = time.monotonic()
+        for shipment_id, version in result.recorded.items():
+            if self._marks.get(shipment_id) == version:
+                del self._marks[shipment_id]
+        return result
 
     def _remember(self, shipment: TrackedShipment) -> None:
         self._views[shipment.shipment_id] = (shipment.version, shipment.view)
