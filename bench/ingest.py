@@ -1,6 +1,6 @@
 """Ingest benchmark: one command, every figure of docs/performance.md side by side.
 
-    .venv/bin/python bench/ingest.py [--quick] [--json results.json]
+    .venv/bin/python -m bench.ingest [--quick] [--json results.json]
 
 In one run, on one embedded (Tansu) broker, with one uvicorn worker per server:
 1. raw aiokafka producing ingest's own records (acks=all, the publisher's batching
@@ -101,7 +101,7 @@ def _load(
         p50, p90, p99 = (s[k] / 1000 for k in ("p50_us", "p90_us", "p99_us"))
         non_2xx, errors, tool = s["non_2xx"], s["socket_errors"], "wrk"
     else:
-        from ingest_load import build_requests, run_load
+        from bench.ingest_load import build_requests, run_load
 
         raw = build_requests("127.0.0.1", port, path, items)
         if warmup:
@@ -170,7 +170,7 @@ async def _raw_produce(bootstrap: str, count: int) -> tuple[float, int]:
 def _steady(port: int, items: list[tuple[str, bytes]], rate: float, seconds: float) -> HttpFigures:
     """Latency below saturation: single events at a fixed rate, each timed from when it was
     due to its 202 (so including the broker's acknowledgement)."""
-    from ingest_load import build_requests, run_at_rate
+    from bench.ingest_load import build_requests, run_at_rate
 
     raw = build_requests("127.0.0.1", port, "/v1/events", items)
     r = asyncio.run(run_at_rate("127.0.0.1", port, raw, rate, int(rate * seconds), 32))

@@ -144,7 +144,6 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
                 client_id=f"corridor-tracker-{settings.instance}",
                 max_records=settings.batch_size,
             )
-            tune_garbage_collector()
             task = asyncio.create_task(loop.run(stop), name="tracker-consumer")
             state.update(loop=loop, task=task)
             tasks = [

@@ -159,8 +159,8 @@ def decode(value: bytes | None, topology: Topology) -> Event:
         raise Rejected(f"unknown event_type {kind}" if kind else "missing event_type")
     classifier = CLASSIFIERS.get(message.classifier)
     if classifier is None:
-        kind = message.classifier
-        raise Rejected(f"unknown classifier {kind}" if kind else "missing classifier")
+        number = message.classifier
+        raise Rejected(f"unknown classifier {number}" if number else "missing classifier")
     mode = message.mode
     if mode and mode not in MODES:
         raise Rejected(f"unknown mode {mode}")

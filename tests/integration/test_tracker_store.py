@@ -20,7 +20,7 @@ from corridor import db
 from corridor.journeys import JourneyOptions, Post
 from services.tracker.app import MIGRATIONS
 from services.tracker.consumer import EventsHandler
-from services.tracker.db import queries, store
+from services.tracker.db import queries
 from services.tracker.db.tables import (
     events,
     metadata,
