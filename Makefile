@@ -42,6 +42,10 @@ proto-check: $(STAMP)
 	diff -r --exclude=__pycache__ libs/corridor/v1 build/proto-check/corridor/v1 \
 	  || (echo "generated protobuf code is stale: run 'make proto'" && exit 1)
 
+## bench: ingest, tracker, end-to-end and memory figures side by side (docs/performance.md)
+bench: $(STAMP)
+	$(PY) -m bench.run $(ARGS)
+
 ## faults: every fault scenario under load, each reconciled (docs/reliability.md)
 faults: $(STAMP)
 	$(PY) -m bench.faults

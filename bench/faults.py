@@ -39,7 +39,7 @@ class Load:
     rate: float
 
 
-QUICK = Load(events=1200, rate=200.0)
+QUICK = Load(events=800, rate=200.0)
 FULL = Load(events=12_000, rate=400.0)
 
 
@@ -170,7 +170,7 @@ async def slow_database(workdir: Path, load: Load) -> tuple[Reconciliation, str]
         async with stack:
 
             async def slow_down() -> None:
-                proxy.delay = 0.02
+                proxy.delay = 0.02 if load.events > QUICK.events else 0.01
 
             ledger, _ = await _run_load_with_faults(
                 stack, load, [at(load.events / load.rate * 0.2, slow_down)], 14
@@ -182,7 +182,7 @@ async def slow_database(workdir: Path, load: Load) -> tuple[Reconciliation, str]
                 within=180,
                 tariff_url=stack.url("tariff"),
             )
-            return result, "database latency +20 ms per round trip"
+            return result, f"database latency +{proxy.delay * 1000:.0f} ms per round trip"
     finally:
         await proxy.stop()
 
