@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from corridor.devstack import free_port, wait_for_http
 
 T = TypeVar("T")
 
@@ -50,3 +56,34 @@ async def eventually(
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {within}s")
         await asyncio.sleep(interval)
+
+
+SERVICE_NAMES = ("ingest", "tracker", "tariff")
+
+
+def start_run_command(
+    data_dir: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    """Start the README's run command (``corridor run``) on free ports; a private broker."""
+    ports = {name: free_port() for name in ("kafka", *SERVICE_NAMES)}
+    argv = [
+        sys.executable, "-m", "corridor.cli", "run",
+        "--data-dir", str(data_dir),
+        "--kafka-port", str(ports["kafka"]),
+        "--ingest-port", str(ports["ingest"]),
+        "--tracker-port", str(ports["tracker"]),
+        "--tariff-port", str(ports["tariff"]),
+        *extra,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return process, ports
+
+
+def wait_until_ready(ports: dict[str, int], within: float = 60.0) -> float:
+    """Wait for every service's ``/readyz``; returns the seconds it took."""
+    started = time.monotonic()
+    for name in SERVICE_NAMES:
+        remaining = max(1.0, within - (time.monotonic() - started))
+        wait_for_http(f"http://127.0.0.1:{ports[name]}/readyz", timeout=remaining)
+    return time.monotonic() - started

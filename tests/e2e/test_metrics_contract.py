@@ -7,10 +7,7 @@ with samples, or the time is up.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections import defaultdict
@@ -20,7 +17,6 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from corridor.devstack import free_port, wait_for_http
 from scripts.deploycheck.queries import (
     PROMETHEUS_SERIES,
     dashboard_queries,
@@ -28,6 +24,7 @@ from scripts.deploycheck.queries import (
     metric_names,
     rule_queries,
 )
+from tests.support import start_run_command, wait_until_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -104,26 +101,11 @@ def test_queries_name_the_metrics_of_every_service() -> None:
 
 def test_every_metric_in_the_dashboards_and_alerts_is_exposed(tmp_path: Path) -> None:
     used = referenced_metrics()
-    ports = {name: free_port() for name in ("kafka", *SERVICES)}
-    argv = [
-        sys.executable, "-m", "corridor.cli", "run",
-        "--data-dir", str(tmp_path),
-        "--kafka-port", str(ports["kafka"]),
-        "--ingest-port", str(ports["ingest"]),
-        "--tracker-port", str(ports["tracker"]),
-        "--tariff-port", str(ports["tariff"]),
-        # Fast journeys, so that shipments cross borders, leave sections and are delivered
-        # (dwell, transit, volumes, charges) within the wait.
-        "--rate", "50",
-        "--time-compression", "200000",
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    run = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Fast journeys, so that shipments cross borders, leave sections and are delivered
+    # (dwell, transit, volumes, charges) within the wait.
+    run, ports = start_run_command(tmp_path, "--rate", "50", "--time-compression", "200000")
     try:
-        started = time.monotonic()
-        for service in SERVICES:
-            remaining = max(1.0, 60 - (time.monotonic() - started))
-            wait_for_http(f"http://127.0.0.1:{ports[service]}/readyz", timeout=remaining)
+        wait_until_ready(ports, within=60)
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             scrapes = {service: scrape(ports[service]) for service in SERVICES}

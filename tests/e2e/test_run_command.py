@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -13,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from corridor.devstack import free_port, wait_for_http
+from tests.support import start_run_command, wait_until_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -43,24 +40,9 @@ def alive(pid: int) -> bool:
 
 
 def test_run_command_brings_up_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("kafka", "ingest", "tracker", "tariff")}
-    argv = [
-        sys.executable, "-m", "corridor.cli", "run",
-        "--data-dir", str(tmp_path),
-        "--kafka-port", str(ports["kafka"]),
-        "--ingest-port", str(ports["ingest"]),
-        "--tracker-port", str(ports["tracker"]),
-        "--tariff-port", str(ports["tariff"]),
-        "--rate", "20",
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    run = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    run, ports = start_run_command(tmp_path, "--rate", "20")
     try:
-        started = time.monotonic()
-        for name in ("ingest", "tracker", "tariff"):
-            remaining = max(1.0, 60 - (time.monotonic() - started))
-            wait_for_http(f"http://127.0.0.1:{ports[name]}/readyz", timeout=remaining)
-        assert time.monotonic() - started < 60
+        assert wait_until_ready(ports, within=60) < 60
         for name in ("ingest", "tracker", "tariff"):
             url = f"http://127.0.0.1:{ports[name]}/metrics"
             with urllib.request.urlopen(url, timeout=5) as response:
