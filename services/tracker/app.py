@@ -27,10 +27,11 @@ from corridor.metrics import make_registry
 from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
 from services.tracker import api
-from services.tracker.consumer import EventsHandler, StatePublisher
+from services.tracker.consumer import EventsHandler
 from services.tracker.db import queries
 from services.tracker.handlers import Tracker
 from services.tracker.metrics import TrackerMetrics
+from services.tracker.publication import StatePublisher
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,15 @@ def _sqlite_directory(url: str) -> None:
         Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def refresh_gauges(
+async def housekeeping(
     tracker: Tracker,
     metrics: TrackerMetrics,
     settings: TrackerSettings,
     stop: asyncio.Event,
 ) -> None:
-    """Shipments by status and node from the database every few seconds (not per event);
-    statistics older than the retention pruned every hour."""
+    """Every few seconds: the shipment gauges from the database (not per event), states
+    still to publish, published versions to record; every hour: statistics older than the
+    retention pruned."""
     loop = asyncio.get_running_loop()
     pruned_at = loop.time()
     while not stop.is_set():
@@ -85,11 +87,12 @@ async def refresh_gauges(
                 by_node = await queries.in_flight_by_node(conn)
                 delayed = await queries.delayed_in_flight(conn)
             metrics.set_counts(by_status, by_node, delayed)
+            await tracker.maintain()
             if loop.time() - pruned_at >= PRUNE_EVERY_SECONDS:
                 await tracker.prune(timedelta(days=settings.stats_retention_days))
                 pruned_at = loop.time()
         except Exception:
-            log.warning("gauge refresh failed", exc_info=True)
+            log.warning("housekeeping failed", exc_info=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.gauge_refresh_seconds)
 
@@ -111,6 +114,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         eta_min_samples=settings.eta_min_samples,
         eta_recent_samples=settings.eta_recent_samples,
         stats_refresh_seconds=settings.stats_refresh_seconds,
+        view_cache_size=settings.view_cache_size,
     )
     state: dict[str, ConsumerLoop | asyncio.Task[None]] = {}
 
@@ -134,6 +138,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
             recovered = await tracker.recover()
             if recovered:
                 log.info("republishing states", extra={"shipments": recovered})
+                await tracker.publish_pending()
             loop = ConsumerLoop(
                 settings.kafka,
                 settings.consumer_group,
@@ -148,18 +153,18 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
             state.update(loop=loop, task=task)
             tasks = [
                 task,
-                asyncio.create_task(refresh_gauges(tracker, metrics, settings, stop)),
+                asyncio.create_task(housekeeping(tracker, metrics, settings, stop)),
             ]
             yield
         finally:
             stop.set()
             if tasks:
-                done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
-                for late in pending:
-                    late.cancel()
-                for finished in done:
-                    if not finished.cancelled() and finished.exception() is not None:
-                        log.error("task failed", exc_info=finished.exception())
+                _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+                for task in late:
+                    task.cancel()
+                for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                    if isinstance(outcome, Exception):
+                        log.error("task failed", exc_info=outcome)
             try:
                 await tracker.publish_pending()
                 await tracker.flush_marks()

@@ -1,41 +1,37 @@
-"""The Kafka entrypoint: ``cargo.events.v1`` records in, ``ShipmentState`` records out.
+"""The Kafka entrypoint: ``cargo.events.v1`` records in (``publication.py`` is the way
+out, ``ShipmentState`` records).
 
-The one place where the tracker touches the generated protobuf code. A record is decoded
-and checked here, at the edge; what cannot be decoded, lacks a required field, names an
-unknown enum value or an unknown node, or cannot be applied for a permanent reason becomes
-a ``DeadLetter`` with a precise reason. Transient failures (database down) raise, and
-``ConsumerLoop`` retries the batch.
+With ``publication.py``, the one place where the tracker touches the generated protobuf
+code. A record is decoded and checked here, at the edge; what cannot be decoded, lacks a
+required field, names an unknown enum value or an unknown node, or cannot be applied for a
+permanent reason becomes a ``DeadLetter`` with a precise reason. Anything else (database
+down, a bug) raises, and ``ConsumerLoop`` retries the batch.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from aiokafka import ConsumerRecord
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from corridor.kafka import (
-    CE_TYPE_SHIPMENT_STATE,
     DeadLetter,
-    OutgoingRecord,
-    Publisher,
-    cloudevent_record,
 )
 from corridor.logging import correlation_id
 from corridor.topology import Topology
-from corridor.v1 import common_pb2, events_pb2, shipments_pb2
+from corridor.v1 import common_pb2, events_pb2
 from services.tracker.domain import (
     Booking,
     Classifier,
     Event,
     EventType,
-    Status,
-    TrackedShipment,
 )
-from services.tracker.handlers import Tracker, is_permanent
+from services.tracker.handlers import is_permanent
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +56,6 @@ CONTAINER_TYPES = {
     if number
 }
 CONTAINER_TYPE_NUMBERS = {v: k for k, v in CONTAINER_TYPES.items()}
-STATUS_NUMBERS = {
-    Status.BOOKED: shipments_pb2.SHIPMENT_STATUS_BOOKED,
-    Status.IN_TRANSIT: shipments_pb2.SHIPMENT_STATUS_IN_TRANSIT,
-    Status.HELD: shipments_pb2.SHIPMENT_STATUS_HELD,
-    Status.DELIVERED: shipments_pb2.SHIPMENT_STATUS_DELIVERED,
-}
-# The widest values the database columns take (ingest enforces the same or stricter).
 MAX_LENGTHS = {
     "event_id": 128,
     "carrier": 64,
@@ -78,6 +67,8 @@ MAX_LENGTHS = {
 
 
 REQUIRED = frozenset({"event_id", "carrier", "shipment_id"})
+# As ingest: text is printable (control characters would reach logs, headers, storage).
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Rejected(ValueError):
@@ -93,11 +84,6 @@ def _moment(stamp: Timestamp, name: str) -> datetime:
     if not 1971 <= moment.year <= 9000:
         raise Rejected(f"{name} out of range")
     return moment
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    delta = moment - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def _node(code: str, name: str, topology: Topology) -> str:
@@ -153,6 +139,9 @@ def decode(value: bytes | None, topology: Topology) -> Event:
             raise Rejected(f"{name} longer than {MAX_LENGTHS[name]} characters")
         if not text and name in REQUIRED:
             raise Rejected(f"missing {name}")
+    if CONTROL.search("".join(fields.values())):  # one search; name the field if found
+        name = next(n for n, text in fields.items() if CONTROL.search(text))
+        raise Rejected(f"control character in {name}")
     event_type = EVENT_TYPES.get(message.event_type)
     if event_type is None:
         kind = message.event_type
@@ -186,91 +175,21 @@ def decode(value: bytes | None, topology: Topology) -> Event:
     )
 
 
-def shipment_state(shipment: TrackedShipment) -> shipments_pb2.ShipmentState:
-    """The partner contract: one shipment's latest state, as stored."""
-    view = shipment.view
-    state = shipments_pb2.ShipmentState(
-        shipment_id=view.shipment_id,
-        status=STATUS_NUMBERS[view.status],
-        container_no=view.container_no,
-        wagon_no=view.wagon_no,
-        origin=view.origin,
-        destination=view.destination,
-        current_location=view.current_location,
-        delayed=shipment.delayed,
-        counts=shipments_pb2.Counts(events=view.events, duplicates=shipment.duplicates),
-        container_type=CONTAINER_TYPE_NUMBERS.get(view.container_type, 0),  # type: ignore[arg-type]
-        gross_weight_kg=view.gross_weight_kg,
-        version=shipment.version,
-    )
-    if view.last_event is not None:
-        last = view.last_event
-        state.last_event.CopyFrom(
-            shipments_pb2.LastEvent(
-                event_id=last.event_id,
-                carrier=last.carrier,
-                event_type=EVENT_TYPE_NUMBERS[last.event_type],
-                classifier=CLASSIFIER_NUMBERS[last.classifier],
-                location=last.location,
-                occurred_at=timestamp(last.occurred_at),
-            )
-        )
-    for section in view.sections:
-        out = state.sections.add(
-            country=section.country,
-            entered_at=timestamp(section.entered_at),
-            transit_seconds=section.transit_seconds,
-        )
-        if section.exited_at is not None:
-            out.exited_at.CopyFrom(timestamp(section.exited_at))
-    for dwell in view.dwells:
-        d = state.dwells.add(
-            node=dwell.node,
-            arrived_at=timestamp(dwell.arrived_at),
-            dwell_seconds=dwell.dwell_seconds,
-        )
-        if dwell.departed_at is not None:
-            d.departed_at.CopyFrom(timestamp(dwell.departed_at))
-    if shipment.eta is not None:
-        state.eta.CopyFrom(timestamp(shipment.eta))
-    if view.promised_delivery_at is not None:
-        state.promised_delivery_at.CopyFrom(timestamp(view.promised_delivery_at))
-    if shipment.updated_at is not None:
-        state.updated_at.CopyFrom(timestamp(shipment.updated_at))
-    return state
+class Applier(Protocol):
+    """What the handler needs of the tracker (``handlers.Tracker``; a fake in unit tests)."""
 
+    async def apply(self, batch: list[Event]) -> object: ...
 
-def state_record(topic: str, shipment: TrackedShipment) -> OutgoingRecord:
-    return cloudevent_record(
-        topic,
-        shipment.shipment_id,
-        shipment_state(shipment).SerializeToString(),
-        ce_id=f"{shipment.shipment_id}/{shipment.version}",
-        ce_type=CE_TYPE_SHIPMENT_STATE,
-        source=SOURCE,
-        ce_time=shipment.updated_at or datetime.now(UTC),
-    )
+    def count_dead_letters(self, count: int) -> None: ...
 
-
-class StatePublisher:
-    """Sends states to ``cargo.shipments.v1``; says which ones the broker acknowledged."""
-
-    def __init__(self, publisher: Publisher, topic: str) -> None:
-        self.publisher = publisher
-        self.topic = topic
-
-    async def __call__(self, shipments: Sequence[TrackedShipment]) -> list[bool]:
-        results = await self.publisher.publish_many(
-            [state_record(self.topic, s) for s in shipments]
-        )
-        return [r is None for r in results]
+    async def publish_pending(self) -> None: ...
 
 
 class EventsHandler:
     """The ``ConsumerLoop`` handler: decode, apply the batch in one transaction, publish the
     changed states, and return what must be dead-lettered."""
 
-    def __init__(self, tracker: Tracker, topology: Topology) -> None:
+    def __init__(self, tracker: Applier, topology: Topology) -> None:
         self.tracker = tracker
         self.topology = topology
 

@@ -24,5 +24,7 @@ class TrackerSettings(ServiceSettings):
     stats_refresh_seconds: float = Field(default=30.0, ge=0)
     # How often the shipment gauges (by status, by node) are refreshed from the database.
     gauge_refresh_seconds: float = Field(default=5.0, gt=0)
+    # Views of recently changed shipments kept in memory (so they need not be read back).
+    view_cache_size: int = Field(default=20_000, ge=0)
     # Statistics rows (section transits, segment times, dwells) older than this are pruned.
     stats_retention_days: int = Field(default=90, ge=30)

@@ -134,7 +134,13 @@ async def test_a_journey_is_tracked_once_and_every_change_is_published(
             ),
             within=30,
         )
-        metrics = (await client.get("/metrics")).text
+
+        async def gauges_refreshed() -> str | None:
+            text = (await client.get("/metrics")).text
+            delivered = metric(text, "corridor_tracker_shipments", {"status": "DELIVERED"})
+            return text if delivered == 1 else None
+
+        metrics = await eventually(gauges_refreshed, within=10)
     assert body["status"] == "DELIVERED"
     assert body["current_location"] == expected.current_location
     assert body["destination"] == expected.destination
@@ -143,6 +149,23 @@ async def test_a_journey_is_tracked_once_and_every_change_is_published(
     assert body["eta"] is None
     assert metric(metrics, "corridor_tracker_events_total", {"outcome": "applied"}) == len(posts)
     assert metric(metrics, "corridor_tracker_events_total", {"outcome": "duplicate"}) == 5
+    assert metric(metrics, "corridor_tracker_shipments", {"status": "IN_TRANSIT"}) == 0
+    assert metric(metrics, "corridor_tracker_node_shipments", {"node": "KZAAU"}) == 0
+    assert metric(metrics, "corridor_tracker_section_target_seconds", {"country": "KZ"}) == 432000
+    closed = [s for s in expected.sections if s.exited_at is not None]
+    assert sum(
+        metric(metrics, "corridor_tracker_section_transit_seconds_count", {"country": c})
+        for c in {s.country for s in closed}
+    ) == len(closed)
+    assert metric(
+        metrics, "corridor_tracker_cargo_kilograms_total", {"section": "KZ"}
+    ) == pytest.approx(expected.gross_weight_kg)
+    dwells = [d for d in expected.dwells if d.departed_at is not None]
+    assert sum(
+        metric(metrics, "corridor_tracker_dwell_seconds_count", {"node": d})
+        for d in {d.node for d in dwells}
+    ) == len(dwells)
+    assert metric(metrics, "corridor_tracker_recorded_to_applied_seconds_count") == len(posts)
 
     def final_state_seen(records: list[ConsumerRecord]) -> bool:
         return any(

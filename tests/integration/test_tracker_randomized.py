@@ -8,6 +8,7 @@ import os
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import pytest
@@ -43,9 +44,10 @@ def seed() -> int:
 async def test_scrambled_copied_and_replayed_journeys_end_as_the_fold_of_their_events(
     kafka_settings: KafkaSettings, database_url: str
 ) -> None:
-    """One instance consumes half the stream; a second joins the group (a rebalance) while
-    the rest and a replay of consumed records arrive; the first stops mid-stream (another
-    rebalance); finally the whole topic is consumed again by a new group."""
+    """One instance consumes part of the stream; a second joins the group (a rebalance);
+    the first stops mid-stream (another rebalance; the second resumes from its committed
+    offsets) while the rest and a replay of consumed records arrive; finally the whole
+    topic is consumed again from the start by a new group, which must change nothing."""
     chosen = seed()
     rng = random.Random(chosen)
     ids = [unique("RND") for _ in range(JOURNEYS)]
@@ -74,17 +76,19 @@ async def test_scrambled_copied_and_replayed_journeys_end_as_the_fold_of_their_e
 
         return probe
 
+    first_instance, second_instance = AsyncExitStack(), AsyncExitStack()
     try:
-        async with running_tracker(settings):
-            await publish(kafka_settings, [event_record(topic, p) for p in first])
-            await eventually(at_least(len(first) // 4), within=30)
-            async with running_tracker(settings.model_copy(update={"instance": unique("b")})):
-                await publish(kafka_settings, [event_record(topic, p) for p in rest[:50]])
-                await eventually(at_least(len(first) // 2), within=30)
-        # ... the second instance stopped too; the rest arrives while no one consumes.
+        await first_instance.enter_async_context(running_tracker(settings))
+        await publish(kafka_settings, [event_record(topic, p) for p in first])
+        await eventually(at_least(len(first) // 4), within=30)
+        second = settings.model_copy(update={"instance": unique("second")})
+        await second_instance.enter_async_context(running_tracker(second))  # a rebalance
+        await publish(kafka_settings, [event_record(topic, p) for p in rest[:50]])
+        await eventually(at_least(len(first) // 2), within=30)
+        await first_instance.aclose()  # stopped mid-stream: another rebalance
         await publish(kafka_settings, [event_record(topic, p) for p in [*rest[50:], *replayed]])
-        async with running_tracker(settings):
-            await eventually(at_least(len(unique_events)), within=60)
+        await eventually(at_least(len(unique_events)), within=60)
+        await second_instance.aclose()
         before = await _shipments(engine, ids)
         again = settings.model_copy(update={"consumer_group": unique("tracker-replay")})
         async with running_tracker(again) as client:
@@ -98,6 +102,8 @@ async def test_scrambled_copied_and_replayed_journeys_end_as_the_fold_of_their_e
         after = await _shipments(engine, ids)
         stored = await stored_events()
     finally:
+        await second_instance.aclose()
+        await first_instance.aclose()
         await engine.dispose()
 
     note = f"seed {chosen} (set TRACKER_TEST_SEED to replay)"

@@ -9,17 +9,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import pytest
-from aiokafka import ConsumerRecord
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor import db
-from corridor.journeys import JourneyOptions, Post
+from corridor.journeys import JourneyOptions
 from services.tracker.app import MIGRATIONS
-from services.tracker.consumer import EventsHandler
 from services.tracker.db import queries
 from services.tracker.db.tables import (
     events,
@@ -36,9 +35,9 @@ from services.tracker.domain import (
     fold,
     unique_in_order,
 )
-from services.tracker.handlers import Tracker
+from services.tracker.handlers import Tracker, is_permanent
 from tests.conftest import unique as unique_id
-from tests.unit.test_tracker_samples import START, TOPOLOGY, cargo_event, domain_event, journey
+from tests.unit.test_tracker_samples import START, TOPOLOGY, domain_event, journey
 
 pytestmark = pytest.mark.integration
 
@@ -273,29 +272,23 @@ async def test_acknowledged_versions_are_recorded_with_the_next_change_or_a_flus
 
 
 @pytest.mark.postgres
-async def test_an_event_the_database_refuses_is_dead_lettered_and_the_rest_applied(
+async def test_a_value_the_database_refuses_is_a_permanent_failure_that_stores_nothing(
     new_postgres_database: Callable[[], Awaitable[str]],
 ) -> None:
-    """PostgreSQL refuses NUL characters in text; protobuf strings may carry them."""
+    """PostgreSQL refuses NUL characters in text (the consumer refuses them first; here
+    the tracker is handed one directly): the failure is classified as permanent, so the
+    consumer dead-letters the event instead of retrying it forever."""
     engine = db.make_engine(await new_postgres_database())
     await db.migrate(engine, MIGRATIONS)
     try:
         shipment_id = unique_id("N")
-        posts = journey(19, shipment_id)[:4]
-        poisoned = Post(
-            posts[3].carrier,
-            {**posts[3].body, "event_id": "poison", "reason": "nul \x00 byte"},
-            posts[3].occurred_at,
-        )
-        records = [
-            ConsumerRecord(
-                "t", 0, offset, 0, 0, None, cargo_event(p).SerializeToString(), None, 0, 0, ()
-            )
-            for offset, p in enumerate([*posts, poisoned])
-        ]
-        letters = await EventsHandler(tracker_on(engine), TOPOLOGY)(records)
-        assert [letter.record for letter in letters] == [records[-1]]
-        assert letters[0].reason.startswith("cannot be applied")
-        assert (await stored(engine, shipment_id)).view.events == 4
+        good = events_of(19, shipment_id)[:3]
+        poisoned = good[2]._replace(event_id="poison", reason="nul \x00 byte")
+        with pytest.raises(DBAPIError) as caught:
+            await tracker_on(engine).apply([*good, poisoned])
+        assert is_permanent(caught.value)
+        assert await stored_event_count(engine, shipment_id) == 0
+        await tracker_on(engine).apply(good)
+        assert (await stored(engine, shipment_id)).view.events == 3
     finally:
         await engine.dispose()

@@ -6,10 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiokafka import ConsumerRecord
+from sqlalchemy.exc import DataError, OperationalError
 
+from corridor.journeys import Post
 from corridor.v1 import common_pb2, events_pb2, shipments_pb2
-from services.tracker.consumer import Rejected, decode, shipment_state, state_record
-from services.tracker.domain import Classifier, EventType, TrackedShipment, fold
+from services.tracker.consumer import EventsHandler, Rejected, decode
+from services.tracker.domain import Classifier, Event, EventType, TrackedShipment, fold
+from services.tracker.publication import shipment_state, state_record
 from tests.unit.test_tracker_samples import TOPOLOGY, cargo_event, domain_event, journey
 
 Change = Callable[[events_pb2.CargoEvent], None]
@@ -59,6 +63,8 @@ def _booking(name: str, value: object) -> Change:
         (_booking("container_type", 42), "unknown booking.container_type 42"),
         (_set("event_id", "x" * 129), "event_id longer than 128 characters"),
         (_set("reason", "r" * 501), "reason longer than 500 characters"),
+        (_set("reason", "nul \x00 byte"), "control character in reason"),
+        (_set("event_id", "a\x1fb"), "control character in event_id"),
     ],
 )
 def test_a_record_that_cannot_be_applied_is_rejected_with_a_precise_reason(
@@ -129,3 +135,54 @@ def test_the_published_state_carries_the_view_its_estimate_and_version() -> None
     assert [s.transit_seconds for s in closed] == [
         s.transit_seconds for s in view.sections if s.exited_at is not None
     ]
+
+
+class FakeTracker:
+    """Refuses (as the database would) any batch holding a poisoned event; records what it
+    applied."""
+
+    def __init__(self, poisoned: set[str], error: Exception) -> None:
+        self.poisoned = poisoned
+        self.error = error
+        self.applied: list[list[str]] = []
+        self.published = 0
+
+    async def apply(self, batch: list[Event]) -> None:
+        if any(e.event_id in self.poisoned for e in batch):
+            raise self.error
+        self.applied.append([e.event_id for e in batch])
+
+    def count_dead_letters(self, count: int) -> None:
+        pass
+
+    async def publish_pending(self) -> None:
+        self.published += 1
+
+
+def records_of(posts: list[Post]) -> list[ConsumerRecord[bytes, bytes]]:
+    return [
+        ConsumerRecord(
+            "t", 0, offset, 0, 0, None, cargo_event(p).SerializeToString(), None, 0, 0, ()
+        )
+        for offset, p in enumerate(posts)
+    ]
+
+
+async def test_an_event_the_database_refuses_is_dead_lettered_and_the_others_applied() -> None:
+    posts = journey(9, "EDGE-3")[:4]
+    refused = DataError("INSERT", {}, Exception("invalid byte sequence"))
+    tracker = FakeTracker({posts[2].event_id}, refused)
+    letters = await EventsHandler(tracker, TOPOLOGY)(records_of(posts))
+    assert [letter.record.offset for letter in letters] == [2]
+    assert letters[0].reason.startswith("cannot be applied: ")
+    assert tracker.applied == [[p.event_id] for i, p in enumerate(posts) if i != 2]
+    assert tracker.published == 1
+
+
+async def test_a_failure_that_may_pass_is_raised_for_the_batch_to_be_retried() -> None:
+    posts = journey(9, "EDGE-4")[:3]
+    down = OperationalError("INSERT", {}, Exception("connection refused"))
+    tracker = FakeTracker({posts[0].event_id}, down)
+    with pytest.raises(OperationalError):
+        await EventsHandler(tracker, TOPOLOGY)(records_of(posts))
+    assert tracker.applied == []

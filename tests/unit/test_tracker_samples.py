@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from corridor.journeys import JourneyOptions, Post, plan_journey
 from corridor.topology import load_topology
 from corridor.v1 import common_pb2, events_pb2
-from services.tracker.consumer import decode, timestamp
+from services.tracker.consumer import decode
 from services.tracker.domain import Event, EventType
+from services.tracker.publication import timestamp
 
 TOPOLOGY = load_topology()
 START = datetime(2026, 10, 1, tzinfo=UTC)

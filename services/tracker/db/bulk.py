@@ -108,9 +108,38 @@ def _quoted(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
+# Text columns travel as one string, their values joined by a separator, and are split by
+# the server: the driver checks and encodes every element of an array one by one, which
+# costs more than the statement itself. The separators are control characters that no
+# accepted value contains (the consumer refuses them; JSON escapes them).
+SEPARATOR = "\x1f"
+NULL = "\x1e"
+_TEXTUAL = ("text", "json")
+
+
+def _pg_array(column: Column[Any], parameter: str) -> str:
+    kind = _pg_type(column)
+    if kind in _TEXTUAL:
+        split = f"(string_to_array(CAST(:{parameter} AS text), E'\\x1f', E'\\x1e'))[2:]"
+        return split if kind == "text" else f"CAST({split} AS {kind}[])"
+    return f"CAST(:{parameter} AS {kind}[])"
+
+
+def _joined(values: Sequence[str | None]) -> str:
+    """One leading separator, so that a single empty string is not an empty array."""
+    nulls = 0
+    if None in values:
+        nulls = sum(1 for v in values if v is None)
+        values = [NULL if v is None else v for v in values]
+    joined = SEPARATOR + SEPARATOR.join(values)  # type: ignore[arg-type]
+    if joined.count(SEPARATOR) != len(values) or joined.count(NULL) != nulls:
+        raise ValueError("a text value contains a separator control character")
+    return joined
+
+
 def _pg_part(shape: tuple[Any, ...], prefix: str) -> str:
     table, names, conflict, update, increments, maximums, versioned, returning = shape
-    arrays = ", ".join(f"CAST(:{prefix}{n} AS {_pg_type(table.c[n])}[])" for n in names)
+    arrays = ", ".join(_pg_array(table.c[n], prefix + n) for n in names)
     sql = (
         f"INSERT INTO {table.name} AS t ({_quoted(names)}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({_quoted(conflict)}) "
@@ -151,12 +180,14 @@ def columns_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     return {name: [row[name] for row in rows] for name in rows[0]}
 
 
-def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, list[Any]]:
-    arrays: dict[str, list[Any]] = {}
+def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, Any]:
+    arrays: dict[str, Any] = {}
     for name, values in upsert.columns.items():
-        if isinstance(upsert.table.c[name].type, JSON):
+        column = upsert.table.c[name]
+        kind = _pg_type(column)
+        if kind == "json":
             values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
-        arrays[prefix + name] = values
+        arrays[prefix + name] = _joined(values) if kind in _TEXTUAL else values
     return arrays
 
 
@@ -190,7 +221,7 @@ async def upsert(conn: AsyncConnection, *upserts: Upsert) -> list[Row[Any]]:
     if not todo:
         return []
     if conn.dialect.name == "postgresql":
-        params: dict[str, list[Any]] = {}
+        params: dict[str, Any] = {}
         for i, u in enumerate(todo):
             params.update(_pg_arrays(u, f"p{i}_"))
         result = await conn.execute(_pg_statement(tuple(u.shape for u in todo)), params)

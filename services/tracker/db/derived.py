@@ -49,26 +49,33 @@ class DerivedRows:
         ]
 
 
+NOTHING = DerivedRows()  # shared: never extended, only read
+
+
 def _changed(
     old: Sequence[Any] | None, new: Sequence[Any], closed: Callable[[Any], bool], every: bool
 ) -> tuple[list[int], list[int]]:
     """Indexes of closed items that are new or differ (all of them when ``every``), and of
-    closed items that are gone."""
+    closed items that are gone. Items the fold left alone are the same objects, so the
+    common prefix is skipped by identity."""
     if old is not None and not every and old == new:
-        return [], []  # the same items (compared as objects first: fast)
+        return [], []  # the same items (compared as objects first, in C: fast)
     before = old or ()
+    start = 0
+    if not every:
+        shortest = min(len(before), len(new))
+        while start < shortest and before[start] is new[start]:
+            start += 1
     changed = [
         i
-        for i, item in enumerate(new)
-        if closed(item)
-        and (
-            every
-            or i >= len(before)
-            or not (before[i] is item or (before[i] == item and closed(before[i])))
-        )
+        for i in range(start, len(new))
+        if closed(new[i])
+        and (every or i >= len(before) or not (before[i] == new[i] and closed(before[i])))
     ]
     gone = [
-        i for i, item in enumerate(before) if closed(item) and (i >= len(new) or not closed(new[i]))
+        i
+        for i in range(start, len(before))
+        if closed(before[i]) and (i >= len(new) or not closed(new[i]))
     ]
     return changed, gone
 
@@ -88,6 +95,17 @@ def _always(_: object) -> bool:
 def derived_rows(
     changes: Sequence[tuple[ShipmentView | None, ShipmentView]], topology: Topology
 ) -> DerivedRows:
+    """The rows to write for these changes (most often none at all)."""
+    if len(changes) == 1:
+        old, new = changes[0]
+        if (
+            old is not None
+            and old.booking is new.booking
+            and old.sections == new.sections
+            and old.segments == new.segments
+            and old.dwells == new.dwells
+        ):
+            return NOTHING  # nothing closed, nothing changed: the common case
     out = DerivedRows()
     for old, new in sorted(changes, key=lambda change: change[1].shipment_id):
         sid = new.shipment_id

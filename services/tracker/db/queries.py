@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.tracker.db.store import event_of, tracked_of
+from services.tracker.db.rows import event_of, tracked_of
 from services.tracker.db.tables import events, section_transits, shipments
 from services.tracker.domain import Event, Status, TrackedShipment
 

@@ -18,12 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corridor.topology import Topology
-from services.tracker.db.bulk import Upsert, columns_of, upsert
+from services.tracker.db.bulk import Upsert, upsert
 from services.tracker.db.derived import DerivedRows, derived_rows
+from services.tracker.db.rows import event_columns, event_of, tracked_of
 from services.tracker.db.tables import (
     events,
     node_dwells,
@@ -32,16 +32,13 @@ from services.tracker.db.tables import (
     shipments,
 )
 from services.tracker.domain import (
-    RANK,
-    Classifier,
     Event,
-    EventType,
     ShipmentView,
     Statistics,
     TrackedShipment,
+    codec,
     medians,
 )
-from services.tracker.domain.model import booking_from_dict, booking_to_dict
 
 
 class ConcurrentChange(Exception):
@@ -52,13 +49,13 @@ class ConcurrentChange(Exception):
         self.shipment_ids = list(shipment_ids)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredShipment:
     version: int
     view: ShipmentView
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prepared:
     """A shipment's new state and the view it replaces, serialised ahead of the write."""
 
@@ -69,10 +66,10 @@ class Prepared:
 
 
 def prepare(old: ShipmentView | None, new: TrackedShipment, topology: Topology) -> Prepared:
-    return Prepared(old, new, new.view.to_json(), derived_rows([(old, new.view)], topology))
+    return Prepared(old, new, codec.to_json(new.view), derived_rows([(old, new.view)], topology))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """A prepared change, with the copies to count on the shipment and the version known
     to have reached the state topic (0: none)."""
@@ -84,76 +81,6 @@ class Change:
     @property
     def shipment_id(self) -> str:
         return self.prepared.new.shipment_id
-
-
-def event_row(event: Event, applied_at: datetime) -> dict[str, Any]:
-    return {
-        "carrier": event.carrier,
-        "event_id": event.event_id,
-        "shipment_id": event.shipment_id,
-        "event_type": event.event_type.value,
-        "classifier": event.classifier.value,
-        "rank": RANK[event.event_type],
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "applied_at": applied_at,
-        "location": event.location,
-        "mode": event.mode,
-        "container_no": event.container_no,
-        "wagon_no": event.wagon_no,
-        "reason": event.reason,
-        "booking": booking_to_dict(event.booking),
-    }
-
-
-def event_columns(batch: Sequence[Event], applied_at: datetime) -> dict[str, list[Any]]:
-    """``event_row`` for many events, one list per column."""
-    return {
-        "carrier": [e.carrier for e in batch],
-        "event_id": [e.event_id for e in batch],
-        "shipment_id": [e.shipment_id for e in batch],
-        "event_type": [e.event_type.value for e in batch],
-        "classifier": [e.classifier.value for e in batch],
-        "rank": [RANK[e.event_type] for e in batch],
-        "occurred_at": [e.occurred_at for e in batch],
-        "recorded_at": [e.recorded_at for e in batch],
-        "applied_at": [applied_at] * len(batch),
-        "location": [e.location for e in batch],
-        "mode": [e.mode for e in batch],
-        "container_no": [e.container_no for e in batch],
-        "wagon_no": [e.wagon_no for e in batch],
-        "reason": [e.reason for e in batch],
-        "booking": [None if e.booking is None else booking_to_dict(e.booking) for e in batch],
-    }
-
-
-def event_of(row: Row[Any]) -> Event:
-    return Event(
-        carrier=row.carrier,
-        event_id=row.event_id,
-        shipment_id=row.shipment_id,
-        event_type=EventType(row.event_type),
-        classifier=Classifier(row.classifier),
-        occurred_at=row.occurred_at,
-        location=row.location,
-        recorded_at=row.recorded_at,
-        mode=row.mode,
-        container_no=row.container_no,
-        wagon_no=row.wagon_no,
-        reason=row.reason,
-        booking=booking_from_dict(row.booking),
-    )
-
-
-def tracked_of(row: Row[Any]) -> TrackedShipment:
-    return TrackedShipment(
-        view=ShipmentView.from_json(row.state),
-        eta=row.eta,
-        delayed=bool(row.delayed),
-        version=int(row.version),
-        duplicates=int(row.duplicates),
-        updated_at=row.updated_at,
-    )
 
 
 async def insert_events(
@@ -182,7 +109,7 @@ async def read_shipments(conn: AsyncConnection, ids: Iterable[str]) -> dict[str,
         shipments.c.shipment_id.in_(wanted)
     )
     return {
-        row.shipment_id: StoredShipment(row.version, ShipmentView.from_json(row.state))
+        row.shipment_id: StoredShipment(row.version, codec.from_json(row.state))
         for row in await conn.execute(query)
         if row.state is not None
     }
@@ -199,27 +126,27 @@ async def load_events(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, li
     return found
 
 
-def shipment_row(change: Change) -> dict[str, Any]:
-    """The row of a changed shipment; ``duplicates`` is added to the stored count and
-    ``published_version`` never moves backwards."""
-    shipment = change.prepared.new
-    view = shipment.view
+def shipment_columns(changes: Sequence[Change]) -> dict[str, list[Any]]:
+    """The rows of changed shipments, one list per column. ``duplicates`` is added to the
+    stored count; ``published_version`` never moves backwards."""
+    shipments_ = [c.prepared.new for c in changes]
+    views = [s.view for s in shipments_]
     return {
-        "shipment_id": view.shipment_id,
-        "status": view.status.value,
-        "container_no": view.container_no,
-        "wagon_no": view.wagon_no,
-        "origin": view.origin,
-        "destination": view.destination,
-        "current_location": view.current_location,
-        "eta": shipment.eta,
-        "delayed": shipment.delayed,
-        "events_count": view.events,
-        "duplicates": change.copies,
-        "version": shipment.version,
-        "published_version": change.published,
-        "updated_at": shipment.updated_at,
-        "state": change.prepared.state,
+        "shipment_id": [v.shipment_id for v in views],
+        "status": [v.status.value for v in views],
+        "container_no": [v.container_no for v in views],
+        "wagon_no": [v.wagon_no for v in views],
+        "origin": [v.origin for v in views],
+        "destination": [v.destination for v in views],
+        "current_location": [v.current_location for v in views],
+        "eta": [s.eta for s in shipments_],
+        "delayed": [s.delayed for s in shipments_],
+        "events_count": [v.events for v in views],
+        "duplicates": [c.copies for c in changes],
+        "version": [s.version for s in shipments_],
+        "published_version": [c.published for c in changes],
+        "updated_at": [s.updated_at for s in shipments_],
+        "state": [c.prepared.state for c in changes],
     }
 
 
@@ -243,7 +170,7 @@ async def save_changes(
         *derived.upserts(),
         Upsert(
             shipments,
-            columns_of([shipment_row(c) for c in ordered]),
+            shipment_columns(ordered),
             ("shipment_id",),
             update=True,
             increments=("duplicates",),

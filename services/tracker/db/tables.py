@@ -102,7 +102,7 @@ shipments = Table(
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("published_version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=True),
-    Column("state", Text, nullable=True),  # ShipmentView.to_json()
+    Column("state", Text, nullable=True),  # domain.codec.to_json(view)
     Index(None, "container_no"),
     Index(None, "wagon_no"),
     # No index on status or current_location: they change with most events, and an

@@ -10,8 +10,18 @@ from services.tracker.domain.eta import (
     medians,
     percentile,
 )
+from services.tracker.domain.events import (
+    RANK,
+    Booking,
+    Classifier,
+    Event,
+    EventType,
+    LastEvent,
+    OrderKey,
+)
 from services.tracker.domain.fold import (
     CASPIAN,
+    LateEvent,
     advance,
     can_advance,
     dwell_kind,
@@ -20,17 +30,10 @@ from services.tracker.domain.fold import (
     sea_section,
     unique_in_order,
 )
-from services.tracker.domain.model import (
-    RANK,
+from services.tracker.domain.view import (
     TEU,
-    Booking,
-    Classifier,
     Dwell,
-    Event,
-    EventType,
-    LastEvent,
     Milestone,
-    OrderKey,
     Section,
     SegmentTime,
     ShipmentView,
@@ -48,6 +51,7 @@ __all__ = [
     "Event",
     "EventType",
     "LastEvent",
+    "LateEvent",
     "Milestone",
     "OrderKey",
     "Section",

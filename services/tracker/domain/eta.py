@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from corridor.topology import Segment, Topology
-from services.tracker.domain.model import ShipmentView, Status
+from services.tracker.domain.view import ShipmentView, Status
 
 K = TypeVar("K", bound=Hashable)
 

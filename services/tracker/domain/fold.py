@@ -29,14 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from corridor.topology import Topology
-from services.tracker.domain.model import (
-    Classifier,
+from services.tracker.domain.events import Classifier, Event, EventType, LastEvent, OrderKey
+from services.tracker.domain.view import (
     Dwell,
-    Event,
-    EventType,
-    LastEvent,
     Milestone,
-    OrderKey,
     Section,
     SegmentTime,
     ShipmentView,
@@ -50,13 +46,17 @@ CASPIAN_STATES = frozenset({"KZ", "AZ", "TM", "RU", "IR"})
 DWELL_ENDS = frozenset({EventType.DEPARTED, EventType.GATE_OUT, EventType.DELIVERED})
 
 
+class LateEvent(ValueError):
+    """``advance`` was given an actual event that sorts before the last one folded."""
+
+
 def unique_in_order(events: Iterable[Event]) -> list[Event]:
     """The first copy of each ``(carrier, event_id)``, sorted in time order."""
+    if isinstance(events, list | tuple) and len(events) == 1:
+        return list(events)  # the common case of a batch: one new event per shipment
     seen: dict[tuple[str, str], Event] = {}
     for event in events:
         seen.setdefault((event.carrier, event.event_id), event)
-    if len(seen) == 1:
-        return list(seen.values())
     return sorted(seen.values(), key=_order)
 
 
@@ -79,11 +79,11 @@ def can_advance(view: ShipmentView, events: Iterable[Event]) -> bool:
 
 def advance(view: ShipmentView, events: Iterable[Event], topology: Topology) -> ShipmentView:
     """``view`` with later ``events`` folded in (``can_advance`` must hold)."""
-    result = view.copy()
     ordered = unique_in_order(events)
     last = view.last_order
     if last is not None and any(e.order <= last for e in ordered if e.classifier is ACT):
-        raise ValueError("an actual event is not after the folded ones: re-fold")
+        raise LateEvent("an actual event is not after the folded ones: re-fold")
+    result = view.copy()
     for event in ordered:
         _step(result, event, topology)
     return result

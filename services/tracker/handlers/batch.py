@@ -35,11 +35,11 @@ from corridor.topology import Topology
 from services.tracker.db import store
 from services.tracker.domain import (
     Event,
+    LateEvent,
     ShipmentView,
     Statistics,
     TrackedShipment,
     advance,
-    can_advance,
     estimate_arrival,
     fold,
     is_delayed,
@@ -59,7 +59,7 @@ class BatchResult:
     recorded: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchContext:
     topology: Topology
     views: Mapping[str, tuple[int, ShipmentView]]  # the cache: version and view
@@ -125,11 +125,12 @@ class _Planner:
     ) -> None:
         if old is None:
             view = fold(shipment_id, events, self.ctx.topology)
-        elif can_advance(old, events):
-            view = advance(old, events, self.ctx.topology)
         else:
-            self.late[shipment_id] = (version, old)
-            return
+            try:
+                view = advance(old, events, self.ctx.topology)
+            except LateEvent:
+                self.late[shipment_id] = (version, old)
+                return
         self._add(old, view, version)
 
     def refold(self, shipment_id: str, events: Iterable[Event]) -> None:

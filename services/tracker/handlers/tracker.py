@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 
 StatePublish = Callable[[Sequence[TrackedShipment]], Awaitable[list[bool]]]
 PUBLISH_CHUNK = 1000
-CONCURRENT_ATTEMPTS = 5
+CONCURRENT_ATTEMPTS = 8
+CONCURRENT_PAUSE_SECONDS = 0.02  # times the attempt, at random: two rivals fall out of step
 MARK_EVERY_SECONDS = 5.0
 
 
@@ -93,6 +95,7 @@ class Tracker:
         self._views: OrderedDict[str, tuple[int, ShipmentView]] = OrderedDict()
         self.view_cache_size = view_cache_size
         self._lock = asyncio.Lock()
+        self._publishing = asyncio.Lock()
 
     @property
     def pending(self) -> int:
@@ -121,6 +124,7 @@ class Tracker:
                     if attempt == CONCURRENT_ATTEMPTS:
                         raise
                     log.info("shipments changed concurrently; applying the batch again")
+                    await asyncio.sleep(random.uniform(0, CONCURRENT_PAUSE_SECONDS * attempt))
             for _, tracked in result.changed:
                 self._pending[tracked.shipment_id] = tracked
                 self._remember(tracked)
@@ -183,10 +187,14 @@ class Tracker:
         """Send the committed states the broker has not acknowledged yet (at least once)."""
         if self.publish is None or not self._pending:
             return
+        async with self._publishing:
+            await self._publish_pending(self.publish)
+
+    async def _publish_pending(self, publish: StatePublish) -> None:
         waiting = list(self._pending.values())
         for start in range(0, len(waiting), PUBLISH_CHUNK):
             chunk = waiting[start : start + PUBLISH_CHUNK]
-            acknowledged = await self.publish(chunk)
+            acknowledged = await publish(chunk)
             for shipment, ok in zip(chunk, acknowledged, strict=True):
                 if not ok:
                     continue
@@ -208,14 +216,22 @@ class Tracker:
                 self._pending[shipment.shipment_id] = shipment
         return len(found)
 
+    async def maintain(self) -> None:
+        """What an idle consumer would otherwise leave waiting: states not yet published,
+        and (every few seconds) acknowledged versions not yet recorded."""
+        await self.publish_pending()
+        if self._marks and time.monotonic() - self._marks_flushed >= MARK_EVERY_SECONDS:
+            await self.flush_marks()
+
     async def flush_marks(self) -> None:
-        """Record the acknowledged versions now (on shutdown) instead of with the next batch."""
+        """Record the acknowledged versions now instead of with the next batch."""
         async with self._lock:
             marks = dict(self._marks)
             if not marks:
                 return
             async with self.engine.begin() as conn:
                 await store.mark_published(conn, marks)
+            self._marks_flushed = time.monotonic()
             for shipment_id, version in marks.items():
                 if self._marks.get(shipment_id) == version:
                     del self._marks[shipment_id]

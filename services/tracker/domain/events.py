@@ -1,0 +1,150 @@
+"""Carrier events as the tracker sees them: plain immutable values, no protobuf here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from services.tracker.domain.encoding import dumps, maybe_moment, micros
+
+
+class EventType(StrEnum):
+    BOOKED = "BOOKED"
+    GATE_IN = "GATE_IN"
+    LOADED = "LOADED"
+    DEPARTED = "DEPARTED"
+    ARRIVED = "ARRIVED"
+    DISCHARGED = "DISCHARGED"
+    BORDER_CROSSED = "BORDER_CROSSED"
+    CUSTOMS_HOLD = "CUSTOMS_HOLD"
+    CUSTOMS_RELEASED = "CUSTOMS_RELEASED"
+    GATE_OUT = "GATE_OUT"
+    DELIVERED = "DELIVERED"
+    EXCEPTION = "EXCEPTION"
+
+
+class Classifier(StrEnum):
+    ACT = "ACT"
+    EST = "EST"
+    PLN = "PLN"
+
+
+# Tiebreak of events that happened at the same instant: the order things happen at a node.
+RANK: dict[EventType, int] = {
+    t: i
+    for i, t in enumerate(
+        (
+            EventType.BOOKED,
+            EventType.GATE_IN,
+            EventType.ARRIVED,
+            EventType.DISCHARGED,
+            EventType.BORDER_CROSSED,
+            EventType.CUSTOMS_HOLD,
+            EventType.CUSTOMS_RELEASED,
+            EventType.EXCEPTION,
+            EventType.LOADED,
+            EventType.DEPARTED,
+            EventType.GATE_OUT,
+            EventType.DELIVERED,
+        )
+    )
+}
+
+# (occurred_at, rank, carrier, event_id): a total order, since (carrier, event_id) is unique.
+OrderKey = tuple[datetime, int, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    origin: str
+    destination: str
+    container_type: str = ""
+    gross_weight_kg: float = 0.0
+    cargo_description: str = ""
+    hs_code: str = ""
+    promised_delivery_at: datetime | None = None
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def fragment(self) -> str:
+        if self._json is None:
+            object.__setattr__(self, "_json", dumps(booking_to_dict(self)))
+        assert self._json is not None
+        return self._json
+
+
+class Event(NamedTuple):
+    """One carrier event, as validated at the edge; ``mode`` is ``RAIL``, ``VESSEL``,
+    ``TRUCK`` or empty; times are timezone-aware UTC. (Immutable like the dataclasses here,
+    but a tuple: several times cheaper to build, and one is built per event.)"""
+
+    carrier: str
+    event_id: str
+    shipment_id: str
+    event_type: EventType
+    classifier: Classifier
+    occurred_at: datetime
+    location: str
+    recorded_at: datetime | None = None
+    mode: str = ""
+    container_no: str = ""
+    wagon_no: str = ""
+    reason: str = ""
+    booking: Booking | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.carrier, self.event_id)
+
+    @property
+    def order(self) -> OrderKey:
+        return (self.occurred_at, RANK[self.event_type], self.carrier, self.event_id)
+
+
+class LastEvent(NamedTuple):
+    event_id: str
+    carrier: str
+    event_type: EventType
+    classifier: Classifier
+    location: str
+    occurred_at: datetime
+
+    @staticmethod
+    def of(event: Event) -> LastEvent:
+        return LastEvent(
+            event.event_id,
+            event.carrier,
+            event.event_type,
+            event.classifier,
+            event.location,
+            event.occurred_at,
+        )
+
+
+def booking_to_dict(booking: Booking | None) -> dict[str, Any] | None:
+    if booking is None:
+        return None
+    return {
+        "origin": booking.origin,
+        "destination": booking.destination,
+        "container_type": booking.container_type,
+        "gross_weight_kg": booking.gross_weight_kg,
+        "cargo_description": booking.cargo_description,
+        "hs_code": booking.hs_code,
+        "promised_delivery_at": micros(booking.promised_delivery_at),
+    }
+
+
+def booking_from_dict(raw: dict[str, Any] | None) -> Booking | None:
+    if raw is None:
+        return None
+    return Booking(
+        origin=raw["origin"],
+        destination=raw["destination"],
+        container_type=raw["container_type"],
+        gross_weight_kg=float(raw["gross_weight_kg"]),
+        cargo_description=raw["cargo_description"],
+        hs_code=raw["hs_code"],
+        promised_delivery_at=maybe_moment(raw["promised_delivery_at"]),
+    )

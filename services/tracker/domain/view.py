@@ -1,0 +1,262 @@
+"""The view of one shipment, as the fold builds it, and as it is stored and shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.tracker.domain.encoding import EPOCH, dumps, json_string, micros, micros_text
+from services.tracker.domain.events import (
+    Booking,
+    Classifier,
+    EventType,
+    LastEvent,
+    OrderKey,
+)
+
+
+class Status(StrEnum):
+    BOOKED = "BOOKED"
+    IN_TRANSIT = "IN_TRANSIT"
+    HELD = "HELD"
+    DELIVERED = "DELIVERED"
+
+
+# Twenty-foot equivalent units per container type; a wagon load is not containerised.
+TEU: dict[str, float] = {"20GP": 1.0, "40GP": 2.0, "40HC": 2.0, "45HC": 2.25, "WAGON": 0.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A country section of the journey, or a sea crossing (``XC`` the Caspian)."""
+
+    country: str
+    entered_at: datetime
+    exited_at: datetime | None = None
+
+    # This item as JSON, computed once: a view is written with every change, its closed
+    # items many times over.
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def fragment(self) -> str:
+        if self._json is None:
+            text = (
+                f"[{json_string(self.country)},"
+                f"{micros_text(self.entered_at)},{micros_text(self.exited_at)}]"
+            )
+            object.__setattr__(self, "_json", text)
+        assert self._json is not None
+        return self._json
+
+    @property
+    def transit_seconds(self) -> int:
+        if self.exited_at is None:
+            return 0
+        return int((self.exited_at - self.entered_at).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Dwell:
+    """Time at a border crossing or port, from arrival to departure."""
+
+    node: str
+    arrived_at: datetime
+    departed_at: datetime | None = None
+
+    # This item as JSON, computed once: a view is written with every change, its closed
+    # items many times over.
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def fragment(self) -> str:
+        if self._json is None:
+            text = (
+                f"[{json_string(self.node)},"
+                f"{micros_text(self.arrived_at)},{micros_text(self.departed_at)}]"
+            )
+            object.__setattr__(self, "_json", text)
+        assert self._json is not None
+        return self._json
+
+    @property
+    def dwell_seconds(self) -> int:
+        if self.departed_at is None:
+            return 0
+        return int((self.departed_at - self.arrived_at).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentTime:
+    """One actual run over a segment of the corridor: departure at A, arrival at B."""
+
+    origin: str
+    destination: str
+    departed_at: datetime
+    arrived_at: datetime
+
+    # This item as JSON, computed once: a view is written with every change, its closed
+    # items many times over.
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def fragment(self) -> str:
+        if self._json is None:
+            text = (
+                f"[{json_string(self.origin)},{json_string(self.destination)},"
+                f"{micros_text(self.departed_at)},{micros_text(self.arrived_at)}]"
+            )
+            object.__setattr__(self, "_json", text)
+        assert self._json is not None
+        return self._json
+
+    @property
+    def seconds(self) -> int:
+        return int((self.arrived_at - self.departed_at).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """A carrier's estimate (``EST``) or plan (``PLN``) of an event; the most recently
+    recorded one per (classifier, event type, location) is kept."""
+
+    classifier: Classifier
+    event_type: EventType
+    location: str
+    expected_at: datetime
+    recorded_at: datetime | None
+    carrier: str
+    event_id: str
+
+    # This item as JSON, computed once: a view is written with every change, its closed
+    # items many times over.
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def fragment(self) -> str:
+        if self._json is None:
+            object.__setattr__(
+                self,
+                "_json",
+                dumps(
+                    [
+                        self.classifier.value,
+                        self.event_type.value,
+                        self.location,
+                        micros(self.expected_at),
+                        micros(self.recorded_at),
+                        self.carrier,
+                        self.event_id,
+                    ]
+                ),
+            )
+        assert self._json is not None
+        return self._json
+
+    @property
+    def slot(self) -> tuple[Classifier, EventType, str]:
+        return (self.classifier, self.event_type, self.location)
+
+    @property
+    def recency(self) -> tuple[datetime, str, str]:
+        return (self.recorded_at or EPOCH, self.carrier, self.event_id)
+
+
+@dataclass(slots=True)
+class ShipmentView:
+    """What the unique events of one shipment say, folded in time order."""
+
+    shipment_id: str
+    status: Status = Status.BOOKED
+    booking: Booking | None = None
+    container_no: str = ""
+    wagon_no: str = ""
+    first_location: str = ""
+    current_location: str = ""
+    last_event: LastEvent | None = None
+    sections: list[Section] = field(default_factory=list)
+    dwells: list[Dwell] = field(default_factory=list)
+    segments: list[SegmentTime] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    held_since: datetime | None = None
+    hold_reason: str = ""
+    delivered_at: datetime | None = None
+    # Where the cargo is for the ETA: on its way from ``departed_from``, or at
+    # ``current_location`` since ``here_since``.
+    departed_from: str = ""
+    departed_at: datetime | None = None
+    here_since: datetime | None = None
+    events: int = 0
+    # The order key of the last actual event folded: later ones can be appended.
+    last_order: OrderKey | None = None
+
+    @property
+    def origin(self) -> str:
+        return self.booking.origin if self.booking else self.first_location
+
+    @property
+    def destination(self) -> str:
+        return self.booking.destination if self.booking else ""
+
+    @property
+    def promised_delivery_at(self) -> datetime | None:
+        return self.booking.promised_delivery_at if self.booking else None
+
+    @property
+    def container_type(self) -> str:
+        return self.booking.container_type if self.booking else ""
+
+    @property
+    def gross_weight_kg(self) -> float:
+        return self.booking.gross_weight_kg if self.booking else 0.0
+
+    @property
+    def teu(self) -> float:
+        return TEU.get(self.container_type, 0.0)
+
+    @property
+    def carrier_eta(self) -> datetime | None:
+        """The carrier's latest estimate of the arrival at the destination."""
+        for m in self.milestones:
+            if m.slot == (Classifier.EST, EventType.ARRIVED, self.destination):
+                return m.expected_at
+        return None
+
+    def copy(self) -> ShipmentView:
+        """A copy the fold may change (the nested values are immutable). Spelled out:
+        ``dataclasses.replace`` costs several times more, and this runs for every change."""
+        return ShipmentView(
+            self.shipment_id,
+            self.status,
+            self.booking,
+            self.container_no,
+            self.wagon_no,
+            self.first_location,
+            self.current_location,
+            self.last_event,
+            list(self.sections),
+            list(self.dwells),
+            list(self.segments),
+            list(self.milestones),
+            self.held_since,
+            self.hold_reason,
+            self.delivered_at,
+            self.departed_from,
+            self.departed_at,
+            self.here_since,
+            self.events,
+            self.last_order,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedShipment:
+    """A view as stored and shown: with its ETA, delay, duplicate count and version."""
+
+    view: ShipmentView
+    eta: datetime | None
+    delayed: bool
+    version: int
+    duplicates: int
+    updated_at: datetime | None
+
+    @property
+    def shipment_id(self) -> str:
+        return self.view.shipment_id
