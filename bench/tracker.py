@@ -16,7 +16,7 @@
 
 Run (PostgreSQL at 127.0.0.1:5432, trust auth; databases are created and dropped):
     python -m bench.tracker --quick     # a short run (~1 min)
-    python -m bench.tracker             # the figures of docs/performance-tracker.md
+    python -m bench.tracker             # the figures of docs/performance.md
 """
 
 from __future__ import annotations
