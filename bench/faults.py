@@ -170,7 +170,7 @@ async def slow_database(workdir: Path, load: Load) -> tuple[Reconciliation, str]
         async with stack:
 
             async def slow_down() -> None:
-                proxy.delay = 0.02 if load.events > QUICK.events else 0.01
+                proxy.delay = 0.01
 
             ledger, _ = await _run_load_with_faults(
                 stack, load, [at(load.events / load.rate * 0.2, slow_down)], 14
@@ -179,7 +179,7 @@ async def slow_database(workdir: Path, load: Load) -> tuple[Reconciliation, str]
                 stack.bootstrap_servers,
                 stack.url("tracker"),
                 ledger,
-                within=180,
+                within=600,
                 tariff_url=stack.url("tariff"),
             )
             return result, f"database latency +{proxy.delay * 1000:.0f} ms per round trip"
