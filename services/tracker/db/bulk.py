@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
 
-from services.tracker.db.tables import UtcDateTime
+from corridor.db import UtcDateTime
 
 _PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (UtcDateTime, "timestamptz"),

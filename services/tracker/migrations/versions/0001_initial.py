@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from services.tracker.db.tables import UtcDateTime
+from corridor.db import UtcDateTime
 
 revision = "0001"
 down_revision = None
