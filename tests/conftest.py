@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from corridor.devstack import EmbeddedBroker, free_port
 from corridor.settings import KafkaSettings
 
+# Services default to production (which refuses the demo keys); the tests are a local run.
+for _service in ("INGEST", "TRACKER", "TARIFF"):
+    os.environ.setdefault(f"{_service}_ENVIRONMENT", "local")
+
 POSTGRES_URL = os.environ.get(
     "CORRIDOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )

@@ -92,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
             prefix = name.upper()
             env[f"{prefix}_PORT"] = str(ports[name])
             env.setdefault(f"{prefix}_HOST", "127.0.0.1")
-            if name != "ingest":
-                env.setdefault(
-                    f"{prefix}_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / (name + '.db')}"
-                )
+            # The local run is the one place that sets the local environment (demo keys).
+            env.setdefault(f"{prefix}_ENVIRONMENT", "local")
+            env.setdefault(
+                f"{prefix}_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / (name + '.db')}"
+            )
             proc = ManagedProcess(
                 name,
                 python_module(f"services.{name}"),

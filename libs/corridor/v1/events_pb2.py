@@ -26,7 +26,7 @@ from corridor.v1 import common_pb2 as corridor_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63orridor/v1/events.proto\x12\x0b\x63orridor.v1\x1a\x18\x63orridor/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n\x07\x42ooking\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x32\n\x0e\x63ontainer_type\x18\x03 \x01(\x0e\x32\x1a.corridor.v1.ContainerType\x12\x17\n\x0fgross_weight_kg\x18\x04 \x01(\x01\x12\x19\n\x11\x63\x61rgo_description\x18\x05 \x01(\t\x12\x0f\n\x07hs_code\x18\x06 \x01(\t\x12\x38\n\x14promised_delivery_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x91\x03\n\nCargoEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x02 \x01(\t\x12*\n\nevent_type\x18\x03 \x01(\x0e\x32\x16.corridor.v1.EventType\x12+\n\nclassifier\x18\x04 \x01(\x0e\x32\x17.corridor.v1.Classifier\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bshipment_id\x18\x07 \x01(\t\x12\x14\n\x0c\x63ontainer_no\x18\x08 \x01(\t\x12\x10\n\x08wagon_no\x18\t \x01(\t\x12\x10\n\x08location\x18\n \x01(\t\x12\x1f\n\x04mode\x18\x0b \x01(\x0e\x32\x11.corridor.v1.Mode\x12%\n\x07\x62ooking\x18\x0c \x01(\x0b\x32\x14.corridor.v1.Booking\x12\x0e\n\x06reason\x18\r \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63orridor/v1/events.proto\x12\x0b\x63orridor.v1\x1a\x18\x63orridor/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x02\n\x07\x42ooking\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x32\n\x0e\x63ontainer_type\x18\x03 \x01(\x0e\x32\x1a.corridor.v1.ContainerType\x12\x17\n\x0fgross_weight_kg\x18\x04 \x01(\x01\x12\x19\n\x11\x63\x61rgo_description\x18\x05 \x01(\t\x12\x0f\n\x07hs_code\x18\x06 \x01(\t\x12\x38\n\x14promised_delivery_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x07parties\x18\x08 \x01(\x0b\x32\x1b.corridor.v1.BookingParties\x12%\n\x04legs\x18\t \x03(\x0b\x32\x17.corridor.v1.BookingLeg\"G\n\x0e\x42ookingParties\x12\x0f\n\x07shipper\x18\x01 \x01(\t\x12\x11\n\tconsignee\x18\x02 \x01(\t\x12\x11\n\tforwarder\x18\x03 \x01(\t\"B\n\nBookingLeg\x12\x0f\n\x07\x63\x61rrier\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x03 \x01(\t\"\x91\x03\n\nCargoEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x02 \x01(\t\x12*\n\nevent_type\x18\x03 \x01(\x0e\x32\x16.corridor.v1.EventType\x12+\n\nclassifier\x18\x04 \x01(\x0e\x32\x17.corridor.v1.Classifier\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bshipment_id\x18\x07 \x01(\t\x12\x14\n\x0c\x63ontainer_no\x18\x08 \x01(\t\x12\x10\n\x08wagon_no\x18\t \x01(\t\x12\x10\n\x08location\x18\n \x01(\t\x12\x1f\n\x04mode\x18\x0b \x01(\x0e\x32\x11.corridor.v1.Mode\x12%\n\x07\x62ooking\x18\x0c \x01(\x0b\x32\x14.corridor.v1.Booking\x12\x0e\n\x06reason\x18\r \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'corridor.v1.events_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_BOOKING']._serialized_start=101
-  _globals['_BOOKING']._serialized_end=326
-  _globals['_CARGOEVENT']._serialized_start=329
-  _globals['_CARGOEVENT']._serialized_end=730
+  _globals['_BOOKING']._serialized_end=411
+  _globals['_BOOKINGPARTIES']._serialized_start=413
+  _globals['_BOOKINGPARTIES']._serialized_end=484
+  _globals['_BOOKINGLEG']._serialized_start=486
+  _globals['_BOOKINGLEG']._serialized_end=552
+  _globals['_CARGOEVENT']._serialized_start=555
+  _globals['_CARGOEVENT']._serialized_end=956
 # @@protoc_insertion_point(module_scope)

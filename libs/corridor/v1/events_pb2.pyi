@@ -5,10 +5,12 @@ Topic cargo.events.v1: carrier events validated by ingest.
 Key: shipment_id (UTF-8). Value: CargoEvent bytes. CloudEvents binary-mode headers.
 """
 
+from collections import abc as _abc
 from corridor.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -33,6 +35,8 @@ class Booking(_message.Message):
     CARGO_DESCRIPTION_FIELD_NUMBER: _builtins.int
     HS_CODE_FIELD_NUMBER: _builtins.int
     PROMISED_DELIVERY_AT_FIELD_NUMBER: _builtins.int
+    PARTIES_FIELD_NUMBER: _builtins.int
+    LEGS_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """UN/LOCODE of a corridor node"""
     destination: _builtins.str
@@ -45,6 +49,14 @@ class Booking(_message.Message):
     def promised_delivery_at(self) -> _timestamp_pb2.Timestamp:
         """unset when not promised"""
 
+    @_builtins.property
+    def parties(self) -> Global___BookingParties:
+        """who may read the shipment besides carriers and customs"""
+
+    @_builtins.property
+    def legs(self) -> _containers.RepeatedCompositeFieldContainer[Global___BookingLeg]:
+        """carriers the booker engages: parties of the shipment"""
+
     def __init__(
         self,
         *,
@@ -55,14 +67,73 @@ class Booking(_message.Message):
         cargo_description: _builtins.str = ...,
         hs_code: _builtins.str = ...,
         promised_delivery_at: _timestamp_pb2.Timestamp | None = ...,
+        parties: Global___BookingParties | None = ...,
+        legs: _abc.Iterable[Global___BookingLeg] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["promised_delivery_at", b"promised_delivery_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["parties", b"parties", "promised_delivery_at", b"promised_delivery_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cargo_description", b"cargo_description", "container_type", b"container_type", "destination", b"destination", "gross_weight_kg", b"gross_weight_kg", "hs_code", b"hs_code", "origin", b"origin", "promised_delivery_at", b"promised_delivery_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cargo_description", b"cargo_description", "container_type", b"container_type", "destination", b"destination", "gross_weight_kg", b"gross_weight_kg", "hs_code", b"hs_code", "legs", b"legs", "origin", b"origin", "parties", b"parties", "promised_delivery_at", b"promised_delivery_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Booking: _TypeAlias = Booking  # noqa: Y015
+
+@_typing.final
+class BookingParties(_message.Message):
+    """The parties a booking names: principal ids of the registry (empty when not named)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPPER_FIELD_NUMBER: _builtins.int
+    CONSIGNEE_FIELD_NUMBER: _builtins.int
+    FORWARDER_FIELD_NUMBER: _builtins.int
+    shipper: _builtins.str
+    consignee: _builtins.str
+    forwarder: _builtins.str
+    def __init__(
+        self,
+        *,
+        shipper: _builtins.str = ...,
+        consignee: _builtins.str = ...,
+        forwarder: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consignee", b"consignee", "forwarder", b"forwarder", "shipper", b"shipper"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BookingParties: _TypeAlias = BookingParties  # noqa: Y015
+
+@_typing.final
+class BookingLeg(_message.Message):
+    """A carrier the booker engages for part of the journey (origin and destination optional)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CARRIER_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    carrier: _builtins.str
+    """principal id of the registry"""
+    origin: _builtins.str
+    """UN/LOCODE of a corridor node; empty when not given"""
+    destination: _builtins.str
+    """UN/LOCODE of a corridor node; empty when not given"""
+    def __init__(
+        self,
+        *,
+        carrier: _builtins.str = ...,
+        origin: _builtins.str = ...,
+        destination: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "destination", b"destination", "origin", b"origin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BookingLeg: _TypeAlias = BookingLeg  # noqa: Y015
 
 @_typing.final
 class CargoEvent(_message.Message):
