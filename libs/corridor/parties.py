@@ -290,6 +290,18 @@ def may_read(principal: Principal, scopes: Iterable[str]) -> bool:
     return mine is None or not mine.isdisjoint(scopes)
 
 
+def sees_cargo_details(principal: Principal, booking: BookingFacts | None) -> bool:
+    """Property level: whether a principal that may read a shipment also sees its cargo
+    description, HS code and named parties. Every role but ``carrier`` does (operators,
+    customs, the named parties and their partners); a carrier only when it booked the
+    shipment or is named on a leg, not when it merely operates a node on the route."""
+    if principal.role is not Role.CARRIER:
+        return True
+    if booking is None:
+        return False
+    return principal.id == booking.booker or any(g.carrier == principal.id for g in booking.legs)
+
+
 def revenue_shares_visible(principal: Principal) -> frozenset[str] | None:
     """The topology operators whose revenue share the principal may read; ``None``: all."""
     if principal.role is Role.OPERATOR:
