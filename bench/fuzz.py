@@ -39,8 +39,13 @@ class Budget:
 QUICK = Budget(max_examples=25, bad_records=40)
 FULL = Budget(max_examples=300, bad_records=1000)
 
-# Every operation of every service; ingest with a carrier key that may report anywhere.
-HEADERS = {"ingest": "Authorization: Bearer demo-mcm"}
+# Every operation of every service: ingest with a key that may report anywhere, the
+# readers with an operator's key (who may read everything).
+HEADERS = {
+    "ingest": "Authorization: Bearer demo-mcm",
+    "tracker": "Authorization: Bearer demo-corridor-ops",
+    "tariff": "Authorization: Bearer demo-corridor-ops",
+}
 
 
 def schemathesis(service: str, url: str, budget: Budget, workdir: Path) -> int:

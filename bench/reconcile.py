@@ -94,6 +94,10 @@ async def read_topic(bootstrap: str, topic: str, idle_seconds: float = 2.0) -> l
     return records
 
 
+# Reconciliation reads every shipment: as an operator (reads are authorized).
+OPERATOR = {"Authorization": "Bearer demo-corridor-ops"}
+
+
 async def tracker_timeline(client: httpx.AsyncClient, url: str, shipment_id: str) -> list[Any]:
     """Every event of the shipment's timeline, following ``next_cursor`` pages."""
     items: list[Any] = []
@@ -125,7 +129,7 @@ async def applied_by_tracker(
     twice = 0
     deadline = time.monotonic() + within
     pending = set(ledger.shipments)
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=OPERATOR) as client:
         while True:
             for shipment_id in sorted(pending):
                 timeline = await tracker_timeline(client, url, shipment_id)
@@ -188,7 +192,7 @@ async def _reconcile_charges(
     result.charges_expected = len(expected)
     result.charges_found = len(expected & set(charge_ids))
     result.charged_twice = sum(1 for ids in charge_ids.values() if len(ids) > 1)
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=OPERATOR) as client:
         for shipment_id in sorted(expected):
             response = await client.get(f"{tariff_url}/v1/shipments/{shipment_id}/charges")
             if response.status_code != 200:

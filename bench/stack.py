@@ -95,6 +95,8 @@ class Stack:
                 f"{prefix}_HOST": "127.0.0.1",
                 f"{prefix}_PORT": str(self.ports[service]),
                 f"{prefix}_LOG_LEVEL": "WARNING",
+                # A local run: the demo principals (production refuses their keys).
+                f"{prefix}_ENVIRONMENT": "local",
                 "INGEST_RATE_LIMIT_PER_SECOND": str(self.options.rate_limit_per_second),
                 "INGEST_RATE_LIMIT_BURST": str(
                     self.options.rate_limit_burst or self.options.rate_limit_per_second
@@ -109,8 +111,7 @@ class Stack:
     async def start(self) -> None:
         self.broker.start_and_wait()
         for service in self.options.services:
-            if service != "ingest":
-                self.database_urls[service] = await self._new_database(service)
+            self.database_urls[service] = await self._new_database(service)
         for service in self.options.services:
             self.start_service(service)
         for service in self.options.services:
