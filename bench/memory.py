@@ -38,7 +38,9 @@ def journeys(seed: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """(carrier, body) of endless journeys, all in the past."""
     rng = random.Random(seed)
     topology = load_topology()
-    start = datetime.now(UTC) - timedelta(days=60)
+    # Journeys last at most ~22 days: starting 25 days ago, every event is in the past and
+    # younger than the 30 days ingest accepts (MAX_EVENT_AGE_SECONDS).
+    start = datetime.now(UTC) - timedelta(days=25)
     for number in range(10**9):
         shipment = f"MEM-{seed}-{number:07d}"
         for post in plan_journey(rng, topology, start, shipment):
