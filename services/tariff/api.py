@@ -1,4 +1,9 @@
-"""Tariff's HTTP API: quotes, the cards in force, and the charges of a shipment."""
+"""Tariff's HTTP API: quotes, the cards in force, and the charges of a shipment.
+
+Quotes and the cards are the corridor's public price list: anyone may ask. The charges of
+a shipment are shipment data: they need a principal (``401`` without one), and a shipment
+the caller may not read answers ``404`` exactly as an unknown one (docs/security.md).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from corridor.auth import PrincipalDep, denials_of
 from corridor.problems import Problem, field_error
 from services.tariff.documents import card_doc, quote_doc
-from services.tariff.handlers import Tariff
+from services.tariff.handlers import NotVisible, Tariff
 from services.tariff.rates import PricingError, QuoteRequest
 from services.tariff.schemas import QuoteIn, QuoteOut, ShipmentChargesOut, TariffsOut
+from services.tariff.trust import NOT_VISIBLE
 
 router = APIRouter(prefix="/v1", tags=["tariff"])
 
@@ -71,11 +78,23 @@ async def list_tariffs(
 @router.get(
     "/shipments/{shipment_id}/charges",
     response_model=ShipmentChargesOut,
-    responses={404: {"description": "no booking or charge for this shipment", **PROBLEM}},
+    responses={
+        401: {"description": "no, unknown or expired credential", **PROBLEM},
+        404: {"description": "no booking or charge for this shipment that you may read", **PROBLEM},
+    },
     summary="The booked quote and final charge of a shipment",
 )
-async def shipment_charges(shipment_id: str, tariff: TariffDep) -> dict[str, Any]:
-    found = await tariff.shipment_charges(shipment_id)
+async def shipment_charges(
+    shipment_id: str, tariff: TariffDep, principal: PrincipalDep, request: Request
+) -> dict[str, Any]:
+    """The quote of the booking that counts and the final charge. Each operator's share of
+    the revenue (``apportionment``) is shown to operators, and to a carrier only its own
+    operator's share."""
+    try:
+        found = await tariff.shipment_charges(shipment_id, principal)
+    except NotVisible:
+        denials_of(request).deny(principal.role, NOT_VISIBLE, principal=principal.id)
+        found = None
     if found is None:
         raise Problem(
             404,

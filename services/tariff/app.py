@@ -20,6 +20,7 @@ from corridor import db
 from corridor.health import ReadinessCheck
 from corridor.kafka import TOPICS, ConsumerLoop, KafkaMetrics, Publisher, TopicSpec, ensure_topics
 from corridor.metrics import make_registry
+from corridor.security import build_security
 from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
 from services.tariff import api
@@ -45,11 +46,13 @@ def create_app(settings: TariffSettings | None = None, *, clock: Clock = utc_now
     topology = load_topology()
     book = load_card_book(settings.cards_dir, topology)
     registry = make_registry()
+    # Raises (the service does not start) on a broken registry, or demo keys in production.
+    security = build_security(settings, topology, registry, "tariff", clock)
     metrics = TariffMetrics(registry)
     kafka_metrics = KafkaMetrics(registry, "tariff")
     engine = db.make_engine(settings.database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    tariff = Tariff(sessions, book, topology, metrics, clock)
+    tariff = Tariff(sessions, book, topology, metrics, security.rules, clock)
     checks: dict[str, ReadinessCheck] = {}
 
     @asynccontextmanager
@@ -108,6 +111,7 @@ def create_app(settings: TariffSettings | None = None, *, clock: Clock = utc_now
         lifespan=lifespan,
     )
     app.state.tariff = tariff
+    app.state.authenticator = security.authenticator
     app.include_router(api.router)
     return app
 

@@ -3,6 +3,7 @@ module that touches generated code."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from corridor.v1 import charges_pb2, common_pb2, events_pb2
-from services.tariff.events import BookingDetails, ShipmentEvent
+from services.tariff.events import BookedLeg, BookingDetails, ShipmentEvent
 
 
 class UndecodableEvent(ValueError):
@@ -20,15 +21,67 @@ class UndecodableEvent(ValueError):
 # The widths of the columns these fields are stored in (db.py): anything longer, or with a
 # NUL (which PostgreSQL text cannot hold), would fail its whole batch again and again.
 TEXT_LIMITS = {"carrier": 64, "event_id": 128, "shipment_id": 128, "location": 16}
+PRINCIPAL_LIMIT, NODE_LIMIT = 64, 16
+PARTY_FIELDS = ("shipper", "consignee", "forwarder")
+
+
+def _text(name: str, value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise UndecodableEvent(f"{name} longer than {limit} characters")
+    if "\x00" in value:
+        raise UndecodableEvent(f"{name} contains a NUL character")
+    return value
 
 
 def _check_text(event: events_pb2.CargoEvent) -> None:
     for name, limit in TEXT_LIMITS.items():
-        value = getattr(event, name)
-        if len(value) > limit:
-            raise UndecodableEvent(f"{name} longer than {limit} characters")
-        if "\x00" in value:
-            raise UndecodableEvent(f"{name} contains a NUL character")
+        _text(name, getattr(event, name), limit)
+
+
+def content_digest(event: events_pb2.CargoEvent) -> str:
+    """The event's content without ``recorded_at`` (a retry is received again, later)."""
+    copy = events_pb2.CargoEvent()
+    copy.CopyFrom(event)
+    copy.ClearField("recorded_at")
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _booking(b: events_pb2.Booking) -> BookingDetails:
+    try:
+        weight = Decimal(repr(b.gross_weight_kg))
+    except InvalidOperation as exc:
+        raise UndecodableEvent("booking.gross_weight_kg is not a number") from exc
+    if not weight.is_finite():
+        raise UndecodableEvent("booking.gross_weight_kg is not a finite number")
+    container = _name(common_pb2.ContainerType, b.container_type, "CONTAINER_TYPE_")
+    parties = {
+        role: _text(f"booking.parties.{role}", getattr(b.parties, role), PRINCIPAL_LIMIT)
+        for role in PARTY_FIELDS
+        if getattr(b.parties, role)
+    }
+    legs = tuple(
+        BookedLeg(
+            _text(f"booking.legs[{i}].carrier", leg.carrier, PRINCIPAL_LIMIT),
+            _text(f"booking.legs[{i}].origin", leg.origin, NODE_LIMIT),
+            _text(f"booking.legs[{i}].destination", leg.destination, NODE_LIMIT),
+        )
+        for i, leg in enumerate(b.legs)
+    )
+    return BookingDetails(
+        origin=_text("booking.origin", b.origin, NODE_LIMIT),
+        destination=_text("booking.destination", b.destination, NODE_LIMIT),
+        container_type="" if container == "UNSPECIFIED" else container,
+        gross_weight_kg=weight,
+        parties=parties,
+        legs=legs,
+    )
+
+
+def _moment(event: events_pb2.CargoEvent, name: str) -> datetime:
+    try:
+        return getattr(event, name).ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError) as exc:
+        raise UndecodableEvent(f"{name} out of range: {exc}") from exc
 
 
 def _name(enum: Any, value: int, prefix: str) -> str:
@@ -60,26 +113,8 @@ def decode_event(value: bytes | None) -> ShipmentEvent:
     if missing:
         raise UndecodableEvent(f"CargoEvent without {', '.join(missing)}")
     _check_text(event)
-    booking = None
-    if event.HasField("booking"):
-        b = event.booking
-        try:
-            weight = Decimal(repr(b.gross_weight_kg))
-        except InvalidOperation as exc:
-            raise UndecodableEvent("booking.gross_weight_kg is not a number") from exc
-        if not weight.is_finite():
-            raise UndecodableEvent("booking.gross_weight_kg is not a finite number")
-        container = _name(common_pb2.ContainerType, b.container_type, "CONTAINER_TYPE_")
-        booking = BookingDetails(
-            origin=b.origin,
-            destination=b.destination,
-            container_type="" if container == "UNSPECIFIED" else container,
-            gross_weight_kg=weight,
-        )
-    try:
-        occurred_at = event.occurred_at.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError) as exc:
-        raise UndecodableEvent(f"occurred_at out of range: {exc}") from exc
+    booking = _booking(event.booking) if event.HasField("booking") else None
+    recorded_at = _moment(event, "recorded_at") if event.HasField("recorded_at") else None
     return ShipmentEvent(
         carrier=event.carrier,
         event_id=event.event_id,
@@ -87,8 +122,10 @@ def decode_event(value: bytes | None) -> ShipmentEvent:
         event_type=event_type,
         actual=event.classifier in (common_pb2.CLASSIFIER_ACT, common_pb2.CLASSIFIER_UNSPECIFIED),
         location=event.location,
-        occurred_at=occurred_at,
+        occurred_at=_moment(event, "occurred_at"),
         booking=booking,
+        recorded_at=recorded_at,
+        digest=content_digest(event),
     )
 
 

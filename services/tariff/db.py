@@ -1,9 +1,10 @@
-"""Tables and the repository of tariff: bookings (with their quote), the movements that
-make dwell times, and charges with their outbox flag.
+"""Tables and the repository of tariff: every booking claim (with its quote), the
+movements that make dwell times, charges with their outbox flag, and the digest of every
+event seen (to tell a harmless retry from a conflicting duplicate).
 
 Every write is an insert that ignores a conflict on the natural key, so applying the same
-event or charge twice changes nothing: ``(carrier, event_id)`` for movements,
-``shipment_id`` for bookings and charges.
+event or charge twice changes nothing: ``(carrier, event_id)`` for events, booking claims
+and movements, ``shipment_id`` for charges.
 """
 
 from __future__ import annotations
@@ -42,18 +43,32 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class BookingRow(Base):
-    __tablename__ = "tariff_bookings"
+def _id_column() -> Mapped[int]:
+    return mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
 
-    shipment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+class BookingClaimRow(Base):
+    """One BOOKED event as received; which one counts is decided by the trust rules
+    (``corridor.parties.choose_booking``) whenever it is needed."""
+
+    __tablename__ = "tariff_booking_claims"
+    __table_args__ = (
+        UniqueConstraint("carrier", "event_id", name="uq_tariff_booking_claims_carrier_event_id"),
+        Index("ix_tariff_booking_claims_shipment_id", "shipment_id"),
+    )
+
+    id: Mapped[int] = _id_column()
     carrier: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(128))
-    booked_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    card_version: Mapped[str] = mapped_column(String(64))
-    currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[str] = mapped_column(String(32))
-    quote: Mapped[dict[str, Any]] = mapped_column(JSON)
+    shipment_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # origin, destination, container_type, gross_weight_kg, parties, legs
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The quote with the card of its date; null when it cannot be priced.
+    quote: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class MovementRow(Base):
@@ -63,15 +78,25 @@ class MovementRow(Base):
         Index("ix_tariff_movements_shipment_id", "shipment_id"),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = _id_column()
     carrier: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(128))
     shipment_id: Mapped[str] = mapped_column(String(128))
     event_type: Mapped[str] = mapped_column(String(32))
     location: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Ingest's receive time; null for movements stored before revision 0002.
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class SeenEventRow(Base):
+    """The content digest of every event applied, by its identity."""
+
+    __tablename__ = "tariff_seen_events"
+
+    carrier: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
 
 
 class ChargeRow(Base):
@@ -110,8 +135,16 @@ class Repository:
         result = await self.session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
-    async def add_booking(self, values: dict[str, Any]) -> bool:
-        return await self._insert_ignoring(BookingRow, values, "shipment_id")
+    async def seen(self, carrier: str, event_id: str, digest: str) -> str | None:
+        """Record an event's digest; the digest stored before if it was seen already."""
+        values = {"carrier": carrier, "event_id": event_id, "digest": digest}
+        if await self._insert_ignoring(SeenEventRow, values, "carrier", "event_id"):
+            return None
+        row = await self.session.get(SeenEventRow, (carrier, event_id))
+        return None if row is None else row.digest
+
+    async def add_claim(self, values: dict[str, Any]) -> bool:
+        return await self._insert_ignoring(BookingClaimRow, values, "carrier", "event_id")
 
     async def add_movement(self, values: dict[str, Any]) -> bool:
         return await self._insert_ignoring(MovementRow, values, "carrier", "event_id")
@@ -119,8 +152,13 @@ class Repository:
     async def add_charge(self, values: dict[str, Any]) -> bool:
         return await self._insert_ignoring(ChargeRow, values, "shipment_id")
 
-    async def booking(self, shipment_id: str) -> BookingRow | None:
-        return await self.session.get(BookingRow, shipment_id)
+    async def claims(self, shipment_id: str) -> list[BookingClaimRow]:
+        rows = await self.session.scalars(
+            select(BookingClaimRow)
+            .where(BookingClaimRow.shipment_id == shipment_id)
+            .order_by(BookingClaimRow.id)
+        )
+        return list(rows)
 
     async def movements(self, shipment_id: str) -> list[MovementRow]:
         rows = await self.session.scalars(
@@ -135,15 +173,18 @@ class Repository:
             select(ChargeRow).where(ChargeRow.shipment_id == shipment_id)
         )
 
-    async def awaiting_charge(self, limit: int) -> list[str]:
-        """Shipments booked and delivered but not charged yet (for the start-up sweep)."""
+    async def awaiting_charge(self, after: str, limit: int) -> list[str]:
+        """Shipments with a booking and a DELIVERED but no charge yet, in id order after
+        ``after`` (for the start-up sweep; whether the DELIVERED counts is judged then)."""
         delivered = select(MovementRow.shipment_id).where(MovementRow.event_type == "DELIVERED")
         charged = select(ChargeRow.shipment_id)
         rows = await self.session.scalars(
-            select(BookingRow.shipment_id)
-            .where(BookingRow.shipment_id.in_(delivered))
-            .where(BookingRow.shipment_id.not_in(charged))
-            .order_by(BookingRow.shipment_id)
+            select(BookingClaimRow.shipment_id)
+            .distinct()
+            .where(BookingClaimRow.shipment_id > after)
+            .where(BookingClaimRow.shipment_id.in_(delivered))
+            .where(BookingClaimRow.shipment_id.not_in(charged))
+            .order_by(BookingClaimRow.shipment_id)
             .limit(limit)
         )
         return list(rows)

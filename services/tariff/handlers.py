@@ -1,9 +1,13 @@
-"""Tariff's use cases: quote, record what happened to a shipment, charge it once.
+"""Tariff's use cases: quote, record what happened to a shipment, charge it once, show
+its charges to those who may read them.
 
-Each batch of events is applied in one transaction: bookings (with their quote), the
-movements that give dwell times, and the charge of every shipment of the batch that is
-now both booked and delivered. Everything is keyed so that a redelivered event or a
-second DELIVERED changes nothing.
+Each batch of events is applied in one transaction: booking claims (each with its quote),
+the movements that give dwell times, and the charge of every shipment of the batch that
+now has a counted DELIVERED. Which booking and which movements count is decided by the
+trust rules (``trust``, i.e. ``corridor.parties``) when charging, so a booking that comes
+after its movements still makes them count. Everything is keyed so that a redelivered
+event or a second DELIVERED changes nothing; a reused event id with other content is
+refused.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from corridor.logging import correlation_id
+from corridor.parties import BookingClaim, TrustRules
+from corridor.principals import Principal
 from corridor.topology import Topology
-from services.tariff import rates
-from services.tariff.db import Repository
+from services.tariff import rates, trust
+from services.tariff.db import BookingClaimRow, MovementRow, Repository
 from services.tariff.documents import charge_doc, quote_doc, quote_from_doc
 from services.tariff.events import ShipmentEvent
 from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import CardBook, Charge, Movement, Quote, QuoteRequest
+from services.tariff.trust import Booking, ClaimBody, StoredMovement
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,21 @@ class Rejection:
     reason: str
 
 
+class NotVisible(Exception):
+    """The caller may not read this shipment (the API answers as for an unknown one)."""
+
+
+def claim_of(row: BookingClaimRow) -> trust.Claim:
+    body = ClaimBody(row.details, row.quote)
+    return BookingClaim(row.carrier, row.event_id, row.occurred_at, row.recorded_at, body)
+
+
+def movement_of(row: MovementRow) -> StoredMovement:
+    return StoredMovement(
+        row.carrier, row.event_type, row.location, row.occurred_at, row.recorded_at
+    )
+
+
 class Tariff:
     def __init__(
         self,
@@ -57,12 +79,14 @@ class Tariff:
         book: CardBook,
         topology: Topology,
         metrics: TariffMetrics,
+        rules: TrustRules,
         clock: Clock = utc_now,
     ) -> None:
         self.sessions = sessions
         self.book = book
         self.topology = topology
         self.metrics = metrics
+        self.rules = rules
         self.clock = clock
 
     def today(self) -> date:
@@ -81,12 +105,13 @@ class Tariff:
         """Apply a batch in one transaction; charge what became chargeable."""
         rejections: list[Rejection] = []
         touched: set[str] = set()
+        received_at = self.clock()
         async with self.sessions.begin() as session:
             repo = Repository(session)
             for index, event in enumerate(events):
                 token = correlation_id.set(f"{event.carrier}/{event.event_id}")
                 try:
-                    reason = await self._apply_one(repo, event)
+                    reason = await self._apply_one(repo, event, received_at)
                 finally:
                     correlation_id.reset(token)
                 if reason is not None:
@@ -102,11 +127,20 @@ class Tariff:
             )
         return rejections
 
-    async def _apply_one(self, repo: Repository, event: ShipmentEvent) -> str | None:
-        if not event.actual:
-            return None  # estimates and plans are not what happened
+    async def _apply_one(
+        self, repo: Repository, event: ShipmentEvent, received_at: datetime
+    ) -> str | None:
+        before = await repo.seen(event.carrier, event.event_id, event.digest)
+        if before is not None and before != event.digest:
+            return (
+                f"conflicting duplicate: {event.carrier} reused event_id {event.event_id} "
+                "with different content"
+            )
+        if before is not None or not event.actual:
+            return None  # a retry (already applied), or an estimate or plan: not a fact
+        recorded_at = event.recorded_at or received_at
         if event.event_type == "BOOKED":
-            return await self._book(repo, event)
+            return await self._claim(repo, event, recorded_at)
         if event.event_type in rates.MOVEMENTS:
             await repo.add_movement(
                 {
@@ -116,14 +150,42 @@ class Tariff:
                     "event_type": event.event_type,
                     "location": event.location,
                     "occurred_at": event.occurred_at,
+                    "recorded_at": recorded_at,
                 }
             )
+            await self._note_verdict(repo, event, recorded_at)
         return None
 
-    async def _book(self, repo: Repository, event: ShipmentEvent) -> str | None:
-        """Record the quote of the booking date. The first booking of a shipment wins."""
-        if await repo.booking(event.shipment_id) is not None:
-            return None
+    async def _note_verdict(
+        self, repo: Repository, event: ShipmentEvent, recorded_at: datetime
+    ) -> None:
+        """Count and log a movement that does not count (yet): it is judged again, against
+        the booking then known, whenever the shipment is charged."""
+        booking = trust.effective_booking(
+            self.rules, [claim_of(r) for r in await repo.claims(event.shipment_id)]
+        )
+        movement = StoredMovement(
+            event.carrier, event.event_type, event.location, event.occurred_at, recorded_at
+        )
+        verdict = trust.verdict(self.rules, booking, movement)
+        if not verdict.applies:
+            self.metrics.set_aside.labels(verdict.outcome, verdict.reason).inc()
+            log.info(
+                "movement set aside",
+                extra={
+                    "shipment_id": event.shipment_id,
+                    "outcome": verdict.outcome,
+                    "reason": verdict.reason,
+                    "detail": verdict.message,
+                },
+            )
+
+    async def _claim(
+        self, repo: Repository, event: ShipmentEvent, recorded_at: datetime
+    ) -> str | None:
+        """Store the booking claim with its quote (the card of its date). Which claim
+        counts is decided when needed: a booking by another carrier than the booker (or an
+        operator) never does, and is refused."""
         details = event.booking
         if details is None:
             return "BOOKED without booking details"
@@ -134,52 +196,68 @@ class Tariff:
             gross_weight_kg=details.gross_weight_kg,
             shipping_date=event.occurred_at.astimezone(UTC).date(),
         )
+        unpriceable = None
         try:
-            booked = rates.quote(self.book, self.topology, request)
+            booked: dict[str, Any] | None = quote_doc(
+                rates.quote(self.book, self.topology, request)
+            )
         except rates.PricingError as exc:
-            return f"booking cannot be priced: booking.{exc.field}: {exc.message}"
-        await repo.add_booking(
+            booked = None
+            unpriceable = f"booking cannot be priced: booking.{exc.field}: {exc.message}"
+        await repo.add_claim(
             {
-                "shipment_id": event.shipment_id,
                 "carrier": event.carrier,
                 "event_id": event.event_id,
-                "booked_at": event.occurred_at,
-                "card_version": booked.card_version,
-                "currency": booked.currency,
-                "total": str(booked.total),
-                "quote": quote_doc(booked),
-                "recorded_at": self.clock(),
+                "shipment_id": event.shipment_id,
+                "occurred_at": event.occurred_at,
+                "recorded_at": recorded_at,
+                "details": trust.details_doc(details),
+                "quote": booked,
             }
         )
-        return None
+        booking = trust.effective_booking(
+            self.rules, [claim_of(r) for r in await repo.claims(event.shipment_id)]
+        )
+        if booking is not None and any(
+            (c.carrier, c.event_id) == (event.carrier, event.event_id) for c in booking.refused
+        ):
+            return (
+                f"not_the_booker: {event.carrier} may not amend the booking of "
+                f"{event.shipment_id} (booked by {booking.booker})"
+            )
+        return unpriceable
 
     async def _charge(self, repo: Repository, shipment_id: str) -> Charge | None:
-        """The charge of a shipment that is booked and delivered and not charged yet."""
+        """The charge of a shipment whose booking counts and has a DELIVERED that counts,
+        and is not charged yet. Only the movements that count make its storage."""
         if await repo.charge(shipment_id) is not None:
             return None
-        booking = await repo.booking(shipment_id)
-        if booking is None:
-            return None  # a DELIVERED before its BOOKED waits for it
-        rows = await repo.movements(shipment_id)
-        delivered = [r.occurred_at for r in rows if r.event_type == "DELIVERED"]
+        booking = trust.effective_booking(
+            self.rules, [claim_of(r) for r in await repo.claims(shipment_id)]
+        )
+        if booking is None or booking.quote is None:
+            return None  # movements wait for a booking (that can be priced)
+        rows = [movement_of(r) for r in await repo.movements(shipment_id)]
+        movements = trust.counted(self.rules, booking, rows)
+        delivered = [m.occurred_at for m in movements if m.event_type == "DELIVERED"]
         if not delivered:
             return None
-        card = self.book.version(booking.card_version)
+        quote = quote_from_doc(booking.quote)
+        card = self.book.version(quote.card_version)
         if card is None:
             log.error(
                 "cannot charge: the booking's card is not loaded",
-                extra={"shipment_id": shipment_id, "card_version": booking.card_version},
+                extra={"shipment_id": shipment_id, "card_version": quote.card_version},
             )
             return None
-        movements = [Movement(r.event_type, r.location, r.occurred_at) for r in rows]
         charge = rates.final_charge(
-            quote_from_doc(booking.quote),
+            quote,
             card,
             self.topology,
-            rates.dwells(movements),
+            rates.dwells(Movement(m.event_type, m.location, m.occurred_at) for m in movements),
             charge_id=charge_id(shipment_id),
             shipment_id=shipment_id,
-            booked_at=booking.booked_at,
+            booked_at=booking.effective.occurred_at,
             delivered_at=min(delivered),
             computed_at=self.clock(),
         )
@@ -198,30 +276,40 @@ class Tariff:
         return charge if inserted else None
 
     async def sweep(self, batch: int = 100) -> int:
-        """Charge every shipment left booked and delivered but uncharged (at start-up:
-        e.g. one whose card was missing then restored)."""
-        total = 0
+        """Charge every shipment left chargeable but uncharged (at start-up: e.g. one whose
+        card was missing then restored)."""
+        total, after = 0, ""
         while True:
             async with self.sessions.begin() as session:
                 repo = Repository(session)
-                waiting = await repo.awaiting_charge(batch)
+                waiting = await repo.awaiting_charge(after, batch)
                 charged = [c for sid in waiting if (c := await self._charge(repo, sid))]
             for charge in charged:
                 self.metrics.charged(charge)
             total += len(charged)
-            if len(waiting) < batch or not charged:
+            if len(waiting) < batch:
                 return total
+            after = waiting[-1]
 
-    async def shipment_charges(self, shipment_id: str) -> dict[str, Any] | None:
-        """The booked quote and the charge of a shipment; None when neither exists."""
+    async def shipment_charges(
+        self, shipment_id: str, principal: Principal
+    ) -> dict[str, Any] | None:
+        """The booked quote (of the booking that counts) and the charge of a shipment, with
+        the revenue shares ``principal`` may see; None when neither exists. Raises
+        ``NotVisible`` when the principal may not read the shipment."""
         async with self.sessions() as session:
             repo = Repository(session)
-            booking = await repo.booking(shipment_id)
+            booking: Booking | None = trust.effective_booking(
+                self.rules, [claim_of(r) for r in await repo.claims(shipment_id)]
+            )
             charge = await repo.charge(shipment_id)
         if booking is None and charge is None:
             return None
+        if not trust.may_read(self.rules, principal, booking):
+            raise NotVisible(shipment_id)
+        quote = None if booking is None else booking.quote
         return {
             "shipment_id": shipment_id,
-            "booked_quote": booking.quote if booking is not None else None,
-            "charges": [charge.document] if charge is not None else [],
+            "booked_quote": None if quote is None else trust.visible_shares(principal, quote),
+            "charges": [trust.visible_shares(principal, charge.document)] if charge else [],
         }

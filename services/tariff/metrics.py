@@ -16,6 +16,14 @@ class TariffMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.set_aside = Counter(
+            "corridor_tariff_set_aside_events_total",
+            "Movements that did not count when received, by outcome (held: no booking yet; "
+            "refused) and reason (corridor.parties reason codes). A held one counts once a "
+            "booking makes its carrier a party.",
+            ["outcome", "reason"],
+            registry=registry,
+        )
         self.charges = Counter(
             "corridor_tariff_charges_total",
             "Final charges computed (once per delivered shipment).",

@@ -185,6 +185,9 @@ def test_the_card_in_force_on_the_shipping_date_is_used() -> None:
         (request(unit="53HC"), "unknown_container_type", "container_type"),
         (request(kg="0"), "invalid_weight", "gross_weight_kg"),
         (request(kg="200001"), "invalid_weight", "gross_weight_kg"),
+        (request(kg="36000.001"), "invalid_weight", "gross_weight_kg"),
+        (request(unit="20GP", kg="36001"), "invalid_weight", "gross_weight_kg"),
+        (request(unit="WAGON", kg="150001"), "invalid_weight", "gross_weight_kg"),
         (request(kg="NaN"), "invalid_weight", "gross_weight_kg"),
     ],
 )
@@ -298,3 +301,10 @@ def test_the_final_charge_is_the_booked_quote_plus_storage_to_the_node_operator(
         "RWB": "409.99",
         "JV": "70.00",
     }
+
+
+@pytest.mark.parametrize(
+    ("unit", "kg"), [("20GP", "36000"), ("40HC", "36000"), ("45HC", "36000"), ("WAGON", "150000")]
+)
+def test_the_maximum_gross_mass_of_each_unit_can_be_quoted(unit: str, kg: str) -> None:
+    assert quote(CardBook([card()]), TOPOLOGY, request(unit=unit, kg=kg)).total > 0

@@ -1,7 +1,13 @@
 """The tariff's rules, pure: rate cards, their validation, quotes, charges and money."""
 
 from services.tariff.rates.book import CardBook, Listed, load_card_book
-from services.tariff.rates.card import CONTAINER_TYPES, UNITS, WAGON, RateCard
+from services.tariff.rates.card import (
+    CONTAINER_TYPES,
+    MAX_GROSS_MASS_KG,
+    UNITS,
+    WAGON,
+    RateCard,
+)
 from services.tariff.rates.charging import (
     Charge,
     final_charge,
@@ -29,6 +35,7 @@ __all__ = [
     "CONTAINER_TYPES",
     "CURRENCIES",
     "HANDLING",
+    "MAX_GROSS_MASS_KG",
     "MOVEMENTS",
     "UNITS",
     "WAGON",
