@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from scripts.deploycheck import compose, grafana, k8s, k8s_rules, prometheus
+from scripts.deploycheck import compose, grafana, k8s, k8s_rules, k8s_trust, principals, prometheus
 from scripts.deploycheck.tools import MissingToolError
 
 Check = Callable[[], list[str]]
@@ -32,7 +32,8 @@ OVERLAY_RULES: dict[str, Callable[[tuple[k8s.Object, ...], bool], list[str]]] = 
     "users": lambda objects, _: k8s_rules.users(objects),
     "settings": k8s_rules.service_settings,
     "autoscaling": lambda objects, _: k8s_rules.autoscaling(objects),
-    "ingest carriers": k8s_rules.ingest_carriers,
+    "trust": k8s_trust.trust,
+    "network policies": k8s_trust.network_policies,
 }
 
 
@@ -51,7 +52,10 @@ def checks() -> dict[str, dict[str, Check]]:
             "compose services, healthchecks and dependencies": compose.compose_structure,
             "Dockerfiles": compose.dockerfiles,
         },
-        "k8s": {"no secret value committed": k8s.committed_secrets},
+        "k8s": {
+            "no secret value committed": k8s.committed_secrets,
+            "development principal registries": principals.dev_registries,
+        },
         "prometheus": {
             "promtool check config": prometheus.check_config,
             "promtool check rules": prometheus.check_rules,

@@ -14,7 +14,11 @@ from scripts.deploycheck.settings import service_environment
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = {"ingest": 8001, "tracker": 8002, "tariff": 8003}
-WITH_DATABASE = ("tracker", "tariff")
+WITH_DATABASE = ("ingest", "tracker", "tariff")
+# The development principal registry (scripts/deploycheck/principals.py): production mode
+# refuses the demo keys, so compose mounts this one.
+DEV_REGISTRY = "./deploy/principals/dev.yaml"
+RATE_LIMIT_STORAGE = "redis://redis:6379"
 
 
 def compose_config(path: Path = COMPOSE_FILE) -> list[str]:
@@ -42,6 +46,8 @@ def compose_structure() -> list[str]:
         problems.append("kafka: topics must be created by the services, not on first use")
     if not str(services.get("postgres", {}).get("image", "")).startswith("postgres:"):
         problems.append("postgres: missing")
+    if "redis" not in services:
+        problems.append("redis: missing (the services' shared rate-limit store)")
 
     for name, service in services.items():
         if "healthcheck" not in service and "demo" not in service.get("profiles", []):
@@ -83,8 +89,9 @@ def _service(name: str, port: int, service: dict[str, Any] | None) -> list[str]:
         problems.append(f"{name}: the idempotent producer must be on with real Kafka")
     if str(env.get("KAFKA_CREATE_TOPICS", "true")).lower() != "true":
         problems.append(f"{name}: in compose the services create the topics")
+    problems += _trust(name, env, service.get("volumes", []))
     depends = service.get("depends_on", {})
-    needed = ["kafka", *(["postgres"] if name in WITH_DATABASE else [])]
+    needed = ["kafka", "redis", *(["postgres"] if name in WITH_DATABASE else [])]
     for dependency in needed:
         if depends.get(dependency, {}).get("condition") != "service_healthy":
             problems.append(f"{name}: does not wait for {dependency} to be healthy")
@@ -98,8 +105,23 @@ def _service(name: str, port: int, service: dict[str, Any] | None) -> list[str]:
     return problems
 
 
+def _trust(name: str, env: dict[str, Any], volumes: list[Any]) -> list[str]:
+    """Production mode (the default), the development registry, rate limits in Redis."""
+    prefix = name.upper()
+    problems = []
+    if str(env.get(f"{prefix}_ENVIRONMENT", "production")) != "production":
+        problems.append(f"{name}: {prefix}_ENVIRONMENT must stay production (the default)")
+    path = str(env.get(f"{prefix}_PRINCIPALS_FILE", ""))
+    if f"{DEV_REGISTRY}:{path}:ro" not in [str(v) for v in volumes]:
+        problems.append(f"{name}: {prefix}_PRINCIPALS_FILE is not {DEV_REGISTRY}, mounted")
+    if env.get(f"{prefix}_RATE_LIMIT_STORAGE") != RATE_LIMIT_STORAGE:
+        problems.append(f"{name}: {prefix}_RATE_LIMIT_STORAGE is not {RATE_LIMIT_STORAGE}")
+    return problems
+
+
 def dockerfiles() -> list[str]:
-    """One Dockerfile per service: multi-stage, python:3.11-slim, a non-root user."""
+    """One Dockerfile per service: multi-stage, python:3.11-slim, a non-root user,
+    production by default."""
     problems: list[str] = []
     for name, port in SERVICES.items():
         path = ROOT / "services" / name / "Dockerfile"
@@ -130,6 +152,9 @@ def _dockerfile(path: Path, name: str, port: int) -> list[str]:
         problems.append(f"does not run python -m services.{name}")
     if not any(op == "EXPOSE" and args == str(port) for op, args in final):
         problems.append(f"does not expose {port}")
+    environment = f"{name.upper()}_ENVIRONMENT=production"
+    if not any(op == "ENV" and environment in args.split() for op, args in final):
+        problems.append(f"does not set {environment} (production by default)")
     return problems
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from corridor.kafka import CHARGES_TOPIC, EVENTS_DLQ_TOPIC, EVENTS_TOPIC, SHIPMENTS_TOPIC, TOPICS
 from corridor.settings import KafkaSettings
 from scripts.deploycheck.k8s import Object, name_of
+from scripts.deploycheck.kafka_access import Acl, acls_of, users_match_table
 from scripts.deploycheck.settings import service_environment
 
 SERVICES = ("ingest", "tracker", "tariff")
@@ -21,9 +22,6 @@ WRITES: dict[str, tuple[str, ...]] = {
     "tracker": (SHIPMENTS_TOPIC, EVENTS_DLQ_TOPIC),
     "tariff": (CHARGES_TOPIC, EVENTS_DLQ_TOPIC),
 }
-PARTNER_TOPICS = (SHIPMENTS_TOPIC, CHARGES_TOPIC)
-
-Acl = tuple[str, str, str, str]  # resource type, name, pattern type, operation
 
 
 def of_kind(objects: tuple[Object, ...], kind: str) -> list[Object]:
@@ -49,12 +47,7 @@ def workloads(objects: tuple[Object, ...]) -> list[str]:
         labels = deployment["spec"]["template"]["metadata"].get("labels", {})
         for container in _containers(deployment):
             where = f"{name} container {container['name']}"
-            ready = container.get("readinessProbe", {}).get("httpGet", {}).get("path")
-            alive = container.get("livenessProbe", {}).get("httpGet", {}).get("path")
-            if ready != "/readyz":
-                problems.append(f"{where}: readiness probe is not GET /readyz")
-            if alive != "/healthz":
-                problems.append(f"{where}: liveness probe is not GET /healthz")
+            problems += _probes(where, container, labels.get("app.kubernetes.io/component"))
             resources = container.get("resources", {})
             for kind, keys in (("requests", ("cpu", "memory")), ("limits", ("memory",))):
                 missing = [k for k in keys if k not in resources.get(kind, {})]
@@ -72,6 +65,20 @@ def workloads(objects: tuple[Object, ...]) -> list[str]:
             _selects({"matchLabels": s["spec"].get("selector", {})}, labels) for s in services
         ):
             problems.append(f"{name}: no Service")
+    return problems
+
+
+def _probes(where: str, container: Object, component: str | None) -> list[str]:
+    """The services: GET /readyz and /healthz; other workloads (Redis): some probe each."""
+    ready, alive = container.get("readinessProbe"), container.get("livenessProbe")
+    if component not in SERVICES:
+        missing = [kind for kind, probe in (("readiness", ready), ("liveness", alive)) if not probe]
+        return [f"{where}: no {kind} probe" for kind in missing]
+    problems = []
+    if (ready or {}).get("httpGet", {}).get("path") != "/readyz":
+        problems.append(f"{where}: readiness probe is not GET /readyz")
+    if (alive or {}).get("httpGet", {}).get("path") != "/healthz":
+        problems.append(f"{where}: liveness probe is not GET /healthz")
     return problems
 
 
@@ -142,18 +149,6 @@ def kafka_cluster(objects: tuple[Object, ...], production: bool) -> list[str]:
     return problems
 
 
-def _acls(user: Object) -> set[Acl]:
-    found: set[Acl] = set()
-    for acl in user["spec"].get("authorization", {}).get("acls", []):
-        if acl.get("type", "allow") != "allow":
-            continue
-        resource = acl["resource"]
-        for operation in acl.get("operations", []):
-            pattern = resource.get("patternType", "literal")
-            found.add((resource["type"], resource.get("name", ""), pattern, operation))
-    return found
-
-
 def _expected_acls(reads: tuple[str, ...], writes: tuple[str, ...], group: str | None) -> set[Acl]:
     acls = {("topic", t, "literal", op) for t in reads for op in ("Read", "Describe")}
     acls |= {("topic", t, "literal", op) for t in writes for op in ("Write", "Describe")}
@@ -163,39 +158,22 @@ def _expected_acls(reads: tuple[str, ...], writes: tuple[str, ...], group: str |
 
 
 def users(objects: tuple[Object, ...]) -> list[str]:
-    """Each service only the topics it reads or writes; partners read-only, prefixed groups."""
+    """Each service only the topics it reads or writes (as the code does), and every
+    KafkaUser exactly what docs/security.md's "Kafka topics by role" gives its row."""
     problems = []
     for service in SERVICES:
         user = named(objects, "KafkaUser", f"corridor-{service}")
         if user is None:
             problems.append(f"KafkaUser/corridor-{service}: missing")
             continue
-        if user["spec"].get("authentication", {}).get("type") != "scram-sha-512":
-            problems.append(f"{name_of(user)}: not SCRAM-SHA-512")
         group = _env(objects, service).get(f"{service.upper()}_CONSUMER_GROUP")
         expected = _expected_acls(READS.get(service, ()), WRITES[service], group)
-        got = _acls(user)
+        got = acls_of(user)
         for acl in sorted(got - expected):
             problems.append(f"{name_of(user)}: ACL beyond its needs: {acl}")
         for acl in sorted(expected - got):
             problems.append(f"{name_of(user)}: ACL missing: {acl}")
-    partners = [
-        u for u in of_kind(objects, "KafkaUser") if u["metadata"]["name"].startswith("partner-")
-    ]
-    if not partners:
-        problems.append("no partner KafkaUser (partner-<name>)")
-    for user in partners:
-        prefix = f"{user['metadata']['name']}-"
-        expected = {
-            ("topic", t, "literal", op) for t in PARTNER_TOPICS for op in ("Read", "Describe")
-        }
-        expected |= {("group", prefix, "prefix", op) for op in ("Read", "Describe")}
-        if _acls(user) != expected:
-            problems.append(
-                f"{name_of(user)}: partners read {', '.join(PARTNER_TOPICS)} only, "
-                f"with groups under {prefix}"
-            )
-    return problems
+    return problems + users_match_table(objects)
 
 
 def _env(objects: tuple[Object, ...], service: str) -> dict[str, str]:
@@ -301,30 +279,3 @@ def _kafka_triggers(spec: Object) -> Iterator[Object]:
     for trigger in spec.get("triggers", []):
         if trigger.get("type") == "kafka":
             yield trigger
-
-
-def ingest_carriers(objects: tuple[Object, ...], production: bool) -> list[str]:
-    """Production ingest reads its carrier registry from a mounted Secret (it refuses the
-    demo carriers); elsewhere it may run with the demo carriers of the image."""
-    deployment = named(objects, "Deployment", "corridor-ingest")
-    if deployment is None:
-        return ["Deployment/corridor-ingest: missing"]
-    env = _env(objects, "ingest")
-    if not production:
-        return []
-    where = name_of(deployment)
-    problems = []
-    if env.get("INGEST_ENVIRONMENT") != "production":
-        problems.append(f"{where}: INGEST_ENVIRONMENT must be production")
-    path = env.get("INGEST_CARRIERS_FILE", "")
-    secret_volumes = {
-        v["name"] for v in deployment["spec"]["template"]["spec"]["volumes"] if "secret" in v
-    }
-    mounts = [
-        m["mountPath"]
-        for m in _containers(deployment)[0].get("volumeMounts", [])
-        if m["name"] in secret_volumes
-    ]
-    if not any(path.startswith(m + "/") for m in mounts):
-        problems.append(f"{where}: INGEST_CARRIERS_FILE is not in a mounted Secret")
-    return problems

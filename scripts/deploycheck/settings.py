@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from corridor.settings import KafkaSettings
+
+# Variables of the server itself rather than of the service's settings: name -> check.
+SERVER_VARIABLES = {"FORWARDED_ALLOW_IPS": "trusted proxy addresses or networks"}
 
 
 def service_environment(
@@ -24,6 +28,9 @@ def service_environment(
     fields: dict[str, Any] = {}
     kafka_fields: dict[str, Any] = {}
     for key, value in env.items():
+        if key in SERVER_VARIABLES:
+            problems += _forwarded_allow_ips(value, where)
+            continue
         if key.startswith("KAFKA_"):
             target, owner, name = kafka_fields, KafkaSettings, key.removeprefix("KAFKA_")
         elif key.startswith(prefix):
@@ -41,3 +48,15 @@ def service_environment(
     except ValueError as exc:
         return [*problems, f"{where}: settings rejected: {exc}"], None
     return problems, kafka
+
+
+def _forwarded_allow_ips(value: str, where: str) -> list[str]:
+    """uvicorn believes X-Forwarded-For from these: never everyone (``*``), which would let
+    any client pick the address its failed authentications are counted against."""
+    problems = []
+    for item in (v.strip() for v in value.split(",")):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            problems.append(f"{where}: FORWARDED_ALLOW_IPS {item!r} is no address or network")
+    return problems

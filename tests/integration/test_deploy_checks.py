@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploycheck import compose, k8s, k8s_rules, prometheus, tools
+from scripts.deploycheck import compose, k8s, k8s_rules, k8s_trust, prometheus, tools
 from scripts.deploycheck.k8s import Object
 
 pytestmark = pytest.mark.integration
@@ -118,7 +118,9 @@ def test_a_service_allowed_a_topic_it_does_not_use_is_caught() -> None:
 
     assert problems == [
         "KafkaUser/corridor-ingest: ACL beyond its needs: "
-        "('topic', 'cargo.charges.v1', 'literal', 'Read')"
+        "('topic', 'cargo.charges.v1', 'literal', 'Read')",
+        "KafkaUser/corridor-ingest: ACL beyond security.md (service): "
+        "('topic', 'cargo.charges.v1', 'literal', 'Read')",
     ]
 
 
@@ -132,8 +134,167 @@ def test_a_partner_allowed_to_write_is_caught() -> None:
 
     problems = k8s_rules.users(objects)
 
-    assert len(problems) == 1
-    assert problems[0].startswith("KafkaUser/partner-example: partners read")
+    assert problems == [
+        "KafkaUser/partner-example: ACL beyond security.md (partner): "
+        "('topic', 'cargo.shipments.v1', 'literal', 'Write')"
+    ]
+
+
+def test_a_customs_user_reading_the_charges_is_caught() -> None:
+    charges = {
+        "resource": {"type": "topic", "name": "cargo.charges.v1", "patternType": "literal"},
+        "operations": ["Read", "Describe"],
+    }
+    objects = changed(
+        rendered("dev"),
+        "KafkaUser",
+        "customs-example",
+        lambda o: o["spec"]["authorization"]["acls"].append(charges),
+    )
+
+    assert k8s_rules.users(objects) == [
+        f"KafkaUser/customs-example: ACL beyond security.md (customs): "
+        f"('topic', 'cargo.charges.v1', 'literal', '{op}')"
+        for op in ("Describe", "Read")
+    ]
+
+
+def test_a_kafka_user_for_a_role_without_kafka_access_is_caught() -> None:
+    objects = changed(
+        rendered("prod"),
+        "KafkaUser",
+        "partner-example",
+        lambda o: o["metadata"].update(
+            name="party-xian", labels={**o["metadata"]["labels"], "corridor.io/role": "party"}
+        ),
+    )
+
+    problems = k8s_rules.users(objects)
+
+    assert problems[0].startswith("KafkaUser/party-xian (role party): the user of 0 rows")
+    assert "security.md: no KafkaUser for the row partner (partner-<name>)" in problems
+    assert "KafkaUser/party-xian: role party gets no Kafka access" in problems
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_every_service_port_is_reachable_and_all_else_is_denied(overlay: str) -> None:
+    objects = rendered(overlay)
+    policies = k8s_rules.of_kind(objects, "NetworkPolicy")
+
+    assert any(k8s_trust._is_default_deny(p) for p in policies)
+    assert k8s_trust.network_policies(objects, overlay == "prod") == []
+    ports = {
+        s["metadata"]["name"]: s["spec"]["ports"][0]["port"]
+        for s in k8s_rules.of_kind(objects, "Service")
+    }
+    expected = {
+        "corridor-ingest": 8001,
+        "corridor-tracker": 8002,
+        "corridor-tariff": 8003,
+        "corridor-redis": 6379,
+    }
+    assert expected.items() <= ports.items()
+    if overlay == "dev":
+        assert ports["corridor-postgres"] == 5432
+
+
+def test_missing_default_deny_and_an_unreachable_service_are_caught() -> None:
+    objects = tuple(
+        o
+        for o in rendered("dev")
+        if not (
+            o["kind"] == "NetworkPolicy"
+            and o["metadata"]["name"] in ("default-deny-ingress", "corridor-tracker")
+        )
+    )
+
+    assert k8s_trust.network_policies(objects, production=False) == [
+        "no default-deny ingress NetworkPolicy (podSelector {}, no rules)",
+        "Service/corridor-tracker: port 8002 is reached by no policy",
+    ]
+
+
+def test_a_store_opened_beyond_the_services_is_caught() -> None:
+    everyone: Object = {"namespaceSelector": {}}
+    objects = changed(
+        rendered("dev"),
+        "NetworkPolicy",
+        "corridor-postgres",
+        lambda o: o["spec"]["ingress"][0]["from"].append(everyone),
+    )
+
+    assert k8s_trust.network_policies(objects, production=False) == [
+        "NetworkPolicy/corridor-postgres: {'namespaceSelector': {}} is not the corridor's services"
+    ]
+
+
+def test_a_kafka_listener_open_to_all_is_caught() -> None:
+    objects = changed(
+        rendered("prod"),
+        "Kafka",
+        "corridor",
+        lambda o: o["spec"]["kafka"]["listeners"][0].pop("networkPolicyPeers"),
+    )
+
+    assert k8s_trust.network_policies(objects, production=True) == [
+        "Kafka/corridor listener tls: no networkPolicyPeers (anyone could connect)"
+    ]
+
+
+def test_a_local_environment_or_an_in_process_rate_limit_is_caught() -> None:
+    def local(config_map: Object) -> None:
+        config_map["data"]["TRACKER_ENVIRONMENT"] = "local"
+        config_map["data"]["TRACKER_RATE_LIMIT_STORAGE"] = "memory://"
+
+    objects = rendered("dev")
+    tracker_config = next(
+        o["metadata"]["name"]
+        for o in k8s_rules.of_kind(objects, "ConfigMap")
+        if o["metadata"]["name"].startswith("corridor-tracker-")
+    )
+    objects = changed(objects, "ConfigMap", tracker_config, local)
+
+    assert k8s_trust.trust(objects, production=False) == [
+        "Deployment/corridor-tracker: TRACKER_ENVIRONMENT must be production (the default)",
+        "Deployment/corridor-tracker: TRACKER_RATE_LIMIT_STORAGE must be a shared Redis",
+        "the services count rate limits in different stores: "
+        "['memory://', 'redis://corridor-redis:6379']",
+    ]
+
+
+def test_production_reads_its_registry_from_a_secret_and_dev_from_a_config_map() -> None:
+    assert k8s_trust.trust(rendered("prod"), production=True) == []
+    assert k8s_trust.trust(rendered("dev"), production=False) == []
+
+    def from_config_map(deployment: Object) -> None:
+        volume = deployment["spec"]["template"]["spec"]["volumes"][1]
+        assert volume["name"] == "principals"
+        volume.pop("secret")
+        volume["configMap"] = {"name": "corridor-principals"}
+
+    objects = changed(rendered("prod"), "Deployment", "corridor-ingest", from_config_map)
+
+    assert k8s_trust.trust(objects, production=True) == [
+        "Deployment/corridor-ingest: production reads INGEST_PRINCIPALS_FILE from a Secret"
+    ]
+
+
+def test_a_dev_registry_with_demo_keys_is_caught() -> None:
+    demo = (ROOT / "libs" / "corridor" / "principals.yaml").read_text()
+    objects = rendered("dev")
+    registry = next(
+        o["metadata"]["name"]
+        for o in k8s_rules.of_kind(objects, "ConfigMap")
+        if o["metadata"]["name"].startswith("corridor-principals-")
+    )
+    objects = changed(
+        objects, "ConfigMap", registry, lambda o: o["data"].update({"principals.yaml": demo})
+    )
+
+    problems = k8s_trust.trust(objects, production=False)
+
+    assert len(problems) == 3  # one per service
+    assert all(p.endswith("principals.yaml: production mode refuses demo keys") for p in problems)
 
 
 def test_a_production_topic_with_two_replicas_is_caught() -> None:
