@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 # Problem types are relative URIs documented in docs/problems.md.
 TYPE_BASE = "/problems/"
+# A problem lists at most this many errors; ``error_count`` then gives the total.
+MAX_ERRORS = 20
 
 TITLES = {
     400: "Bad request",
@@ -43,6 +45,7 @@ class Problem(Exception):
         title: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        error_count: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -51,6 +54,8 @@ class Problem(Exception):
         self.title = title or TITLES.get(status, "Error")
         self.errors = errors or []
         self.headers = headers or {}
+        # The total number of errors, when more were found than ``errors`` holds.
+        self.error_count = error_count
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -62,7 +67,9 @@ class Problem(Exception):
         if instance:
             body["instance"] = instance
         if self.errors:
-            body["errors"] = self.errors
+            body["errors"] = self.errors[:MAX_ERRORS]
+        if self.error_count is not None or len(self.errors) > MAX_ERRORS:
+            body["error_count"] = max(self.error_count or 0, len(self.errors))
         return body
 
 

@@ -18,17 +18,13 @@ from pydantic_core import to_json
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from corridor.problems import PROBLEM_JSON, Problem, field_error, validation_errors
-from services.ingest.carriers import Carrier, CarrierRegistry
+from corridor.auth import Authenticator, too_many_failures
+from corridor.parties import Leg
+from corridor.principals import Principal
+from corridor.problems import MAX_ERRORS, PROBLEM_JSON, Problem, field_error
 from services.ingest.domain import ReportedBooking, ReportedEvent, Violation
-from services.ingest.handlers import (
-    RATE_LIMITED,
-    REJECTED,
-    BrokerUnavailable,
-    EventRejected,
-    Ingest,
-    Invalid,
-)
+from services.ingest.handlers import RATE_LIMITED, REJECTED, Ingest, Invalid, ItemOutcome
+from services.ingest.invalid import invalid, item_violations
 from services.ingest.limits import RateLimiter, retry_after
 from services.ingest.schemas import BatchEnvelope, BatchIn, EventIn
 
@@ -57,12 +53,12 @@ class EventsApi:
     def __init__(
         self,
         ingest: Ingest,
-        carriers: CarrierRegistry,
+        authenticator: Authenticator,
         limiter: RateLimiter,
         retry_after_seconds: int,
     ) -> None:
         self.ingest = ingest
-        self.carriers = carriers
+        self.authenticator = authenticator
         self.limiter = limiter
         self.unavailable_headers = {"Retry-After": str(retry_after_seconds)}
 
@@ -74,7 +70,7 @@ class EventsApi:
 
     async def post_event(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            carrier = self._admit(scope)
+            carrier = await self._admit(scope)
             body = await _read_body(receive)
             if body is None:
                 return  # the client went away
@@ -82,31 +78,39 @@ class EventsApi:
                 parsed = EventIn.model_validate_json(body)
             except ValidationError as exc:
                 self.ingest.metrics.count(carrier.id, "unknown", REJECTED)
-                raise _invalid(exc) from None
-            try:
-                await self.ingest.submit(carrier, reported(parsed))
-            except EventRejected as exc:
-                raise Problem(exc.status, str(exc), errors=_errors(exc.violations)) from None
-            except BrokerUnavailable:
-                raise Problem(
-                    503,
-                    UNAVAILABLE_DETAIL,
-                    errors=[field_error("", UNAVAILABLE_DETAIL, "unavailable")],
-                    headers=self.unavailable_headers,
-                ) from None
+                raise invalid(exc, EventIn, body) from None
+            outcome = await self.ingest.submit(carrier, reported(parsed))
+            if not outcome.accepted:
+                raise self._problem(outcome)
         except Problem as problem:
             await _send_problem(scope, send, problem)
             return
         await _send_json(send, 202, {"event_id": parsed.event_id, "status": "accepted"})
 
+    def _problem(self, outcome: ItemOutcome) -> Problem:
+        detail = "; ".join(f"{v.field}: {v.message}" if v.field else v.message
+                           for v in outcome.violations[:5])  # fmt: skip
+        if outcome.unavailable:
+            return Problem(
+                503, detail, errors=_errors(outcome.violations), headers=self.unavailable_headers
+            )
+        return Problem(
+            outcome.status,
+            detail,
+            slug=outcome.slug,
+            title="Conflict" if outcome.status == 409 else None,
+            errors=_errors(outcome.violations),
+            error_count=len(outcome.violations),
+        )
+
     async def post_batch(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            carrier = self._admit(scope)
+            carrier = await self._admit(scope)
             body = await _read_body(receive)
             if body is None:
                 return
             items = self._batch_items(body, carrier)
-            self.limiter.take(carrier.id, len(items) - 1)
+            await self.limiter.charge(carrier.id, len(items) - 1)
             outcomes = await self.ingest.submit_many(carrier, items)
             if any(o.unavailable for o in outcomes) and not any(o.accepted for o in outcomes):
                 raise Problem(
@@ -123,6 +127,7 @@ class EventsApi:
                 "event_id": outcome.event_id,
                 "status": "accepted" if outcome.accepted else "rejected",
                 "errors": _errors(outcome.violations),
+                "error_count": max(outcome.error_count, len(outcome.violations)),
             }
             for index, outcome in enumerate(outcomes)
         ]
@@ -133,26 +138,38 @@ class EventsApi:
             {"accepted": accepted, "rejected": len(outcomes) - accepted, "results": results},
         )
 
-    def _admit(self, scope: Scope) -> Carrier:
-        """The carrier of the request, once it may post (401, 429 and 415 otherwise)."""
+    async def _admit(self, scope: Scope) -> Principal:
+        """The carrier of the request, once it may post (401, 403, 429 and 415 otherwise).
+
+        A known API key is found synchronously; only what is not one (an OpenID Connect
+        token, or a failure to count per client address) takes the slower way."""
         authorization = content_type = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
             elif name == b"content-type":
                 content_type = value
-        scheme, _, key = authorization.decode("latin-1").partition(" ")
-        carrier = self.carriers.authenticate(key.strip()) if scheme.lower() == "bearer" else None
-        if carrier is None:
+        auth = self.authenticator
+        header = authorization.decode("latin-1")
+        address = client[0] if (client := scope.get("client")) else "unknown"
+        wait = auth.failures.blocked_for(address)
+        if wait is not None:
+            auth.denials.deny("anonymous", "too_many_failures", client=address)
+            raise too_many_failures(wait)
+        carrier = auth.known(header) or await auth.authenticate(header, address)
+        if not carrier.may_post:
+            auth.denials.deny(carrier.role.value, "may_not_post", principal=carrier.id)
             raise Problem(
-                401,
-                "send 'Authorization: Bearer <api key>' with a carrier's key",
-                errors=[field_error("Authorization", "no or unknown API key", "unauthorized")],
-                headers={"WWW-Authenticate": "Bearer"},
+                403,
+                f"principal {carrier.id} ({carrier.role.value}) does not post events",
+                errors=[
+                    field_error("Authorization", "this principal may not post", "may_not_post")
+                ],
             )
-        wait = self.limiter.admit(carrier.id)
+        wait = await self.limiter.admit(carrier.id)
         if wait is not None:
             self.ingest.metrics.count(carrier.id, "unknown", RATE_LIMITED)
+            auth.denials.deny(carrier.role.value, RATE_LIMITED, carrier=carrier.id)
             raise Problem(
                 429,
                 f"rate limit of {self.limiter.rate:g} events/s for carrier {carrier.id} exhausted",
@@ -167,7 +184,7 @@ class EventsApi:
             )
         return carrier
 
-    def _batch_items(self, body: bytes, carrier: Carrier) -> list[ReportedEvent | Invalid]:
+    def _batch_items(self, body: bytes, carrier: Principal) -> list[ReportedEvent | Invalid]:
         """Every item, well-formed or not; a malformed envelope fails the whole request."""
         try:
             return [reported(event) for event in BatchIn.model_validate_json(body).events]
@@ -177,7 +194,7 @@ class EventsApi:
             envelope = BatchEnvelope.model_validate_json(body)
         except ValidationError as exc:
             self.ingest.metrics.count(carrier.id, "unknown", REJECTED)
-            raise _invalid(exc) from None
+            raise invalid(exc, BatchEnvelope, body) from None
         return [_item(raw) for raw in envelope.events]
 
 
@@ -187,14 +204,12 @@ def _item(raw: Any) -> ReportedEvent | Invalid:
     except ValidationError as exc:
         fields = raw if isinstance(raw, dict) else {}
         event_id, event_type = fields.get("event_id"), fields.get("event_type")
-        violations = [
-            Violation(".".join(str(part) for part in error["loc"]), error["msg"], error["type"])
-            for error in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
+        violations, count = item_violations(exc, raw)
         return Invalid(
-            event_id if isinstance(event_id, str) else None,
+            event_id if isinstance(event_id, str) and len(event_id) <= 128 else None,
             event_type if isinstance(event_type, str) else "unknown",
             violations,
+            count,
         )
 
 
@@ -221,6 +236,13 @@ def reported(event: EventIn) -> ReportedEvent:
             cargo_description=booking.cargo_description,
             hs_code=booking.hs_code,
             promised_delivery_at=booking.promised_delivery_at,
+            parties=None
+            if booking.parties is None
+            else booking.parties.model_dump(exclude_none=True),
+            legs=tuple(
+                Leg(leg.carrier, leg.origin or "", leg.destination or "")
+                for leg in booking.legs or ()
+            ),
         ),
     )
 
@@ -237,14 +259,8 @@ async def _read_body(receive: Receive) -> bytes | None:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _invalid(exc: ValidationError) -> Problem:
-    errors = validation_errors(exc.errors(include_url=False, include_input=False))
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return Problem(422, detail, errors=errors)
-
-
 def _errors(violations: list[Violation]) -> list[dict[str, Any]]:
-    return [field_error(v.field, v.message, v.code) for v in violations]
+    return [field_error(v.field, v.message, v.code) for v in violations[:MAX_ERRORS]]
 
 
 async def _send_json(

@@ -1,25 +1,31 @@
-"""Composition root of ingest: builds the registry, rules, publisher and the FastAPI app;
-connects nothing at import time."""
+"""Composition root of ingest: builds the principal registry, the rules, the database, the
+publisher and the FastAPI app; connects nothing at import time."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from starlette.middleware import Middleware
 
+from corridor import db
+from corridor.auth import rate_limit_storage
 from corridor.kafka import KafkaMetrics, Publisher, ensure_topics, utcnow
 from corridor.metrics import make_registry
+from corridor.security import build_security
 from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
 from services.ingest.api import EventsApi
-from services.ingest.batching import TurnBatcher
-from services.ingest.carriers import load_registry
+from services.ingest.batching import EventPublisher, TurnBatcher
+from services.ingest.bookings import Shipments, Store
+from services.ingest.db import MIGRATIONS, SqlStore
 from services.ingest.domain import Rules
-from services.ingest.handlers import EventPublisher, Ingest, IngestMetrics
+from services.ingest.handlers import Ingest, IngestMetrics
 from services.ingest.limits import BodySizeLimit, RateLimiter
 from services.ingest.openapi import document
 from services.ingest.settings import IngestSettings
@@ -35,14 +41,22 @@ def create_app(
     settings: IngestSettings | None = None,
     *,
     publisher: ServicePublisher | None = None,
+    store: Store | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
-    """The ingest app. Tests pass a fake ``publisher`` (then no topic is created)."""
+    """The ingest app. Tests pass a fake ``publisher`` (then no topic is created) and may
+    pass a fake ``store`` (then no database is opened)."""
     settings = settings or IngestSettings()
     topology = load_topology()
-    # Raises (and so stops the start) on a broken registry, or on demo keys in production.
-    carriers = load_registry(settings.carriers_file, topology, settings.environment)
     registry = make_registry()
+    # Raises (and so stops the start) on a broken registry, or on demo keys in production.
+    security = build_security(settings, topology, registry, "ingest", clock)
+    engine = None
+    if store is None:
+        _sqlite_directory(settings.database_url)
+        engine = db.make_engine(settings.database_url)
+        store = SqlStore(engine)
+    service_store: Store = store
     if publisher is None:
         kafka_publisher = Publisher(
             settings.kafka, "corridor-ingest", KafkaMetrics(registry, "ingest")
@@ -51,16 +65,38 @@ def create_app(
     else:
         create_topics = False
     service_publisher: ServicePublisher = publisher
+    shipments = Shipments(
+        service_store,
+        ttl=settings.booking_cache_seconds,
+        miss_ttl=settings.booking_miss_cache_seconds,
+        size=settings.booking_cache_size,
+    )
+    rules = Rules(
+        topology,
+        security.principals,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=timedelta(seconds=settings.max_event_age_seconds),
+    )
+    denials = security.authenticator.denials
     ingest = Ingest(
         TurnBatcher(service_publisher),
-        Rules(topology, timedelta(seconds=settings.max_future_seconds)),
+        rules,
+        security.rules,
+        shipments,
         IngestMetrics(registry),
+        denials,
         clock,
     )
-    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    limiter = RateLimiter(
+        rate_limit_storage(settings.rate_limit_storage),
+        settings.rate_limit_per_second,
+        settings.rate_limit_burst,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is not None:
+            await db.migrate(engine, MIGRATIONS)
         if create_topics:
             await ensure_topics(settings.kafka, client_id="corridor-ingest")
         await service_publisher.start()
@@ -68,6 +104,8 @@ def create_app(
             yield
         finally:
             await service_publisher.stop()
+            if engine is not None:
+                await engine.dispose()
 
     app = create_service_app(
         service="ingest",
@@ -76,7 +114,7 @@ def create_app(
         "their API key; valid events are published to `cargo.events.v1` and acknowledged "
         "only once the broker has acknowledged them. Errors are RFC 9457 problem+json.",
         registry=registry,
-        checks=lambda: {"broker": service_publisher.ping},
+        checks=lambda: {"broker": service_publisher.ping, "database": service_store.ping},
         lifespan=lifespan,
         # The service reports through Prometheus; FastAPI's OpenTelemetry hook would only
         # look up (absent) providers on every request, ~5% of the hot path's CPU.
@@ -85,7 +123,14 @@ def create_app(
     # Innermost (appended, not inserted): the HTTP metrics middleware still sees the 413s.
     app.user_middleware.append(Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes))
     # First in the routing table: the hot path is matched before anything else.
-    api = EventsApi(ingest, carriers, limiter, settings.retry_after_seconds)
+    app.state.authenticator = security.authenticator
+    api = EventsApi(ingest, security.authenticator, limiter, settings.retry_after_seconds)
     app.router.routes[:0] = api.routes()
     document(app)
     return app
+
+
+def _sqlite_directory(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)

@@ -9,12 +9,18 @@ when idle a record waits for nothing but the end of the current turn.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from corridor.kafka import OutgoingRecord, PublishError, PublishTimeoutError
-from services.ingest.handlers import EventPublisher
 
 Result = PublishTimeoutError | PublishError | None
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class EventPublisher(Protocol):
+    async def publish_many(self, records: Sequence[OutgoingRecord]) -> list[Result]: ...
 
 
 class TurnBatcher:
@@ -54,5 +60,48 @@ class TurnBatcher:
         for group, future in pending:
             end = start + len(group)
             if not future.done():  # the caller may have been cancelled (client gone)
+                future.set_result(results[start:end])
+            start = end
+
+
+class Coalescer(Generic[T, R]):
+    """The same, for any call that takes a list and answers one result per item: the
+    items of every caller of one event-loop turn go to ``call`` together (one database
+    statement for all of them); each caller gets its own results, or the exception."""
+
+    def __init__(self, call: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self.call = call
+        self._pending: list[tuple[Sequence[T], asyncio.Future[list[R]]]] = []
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, items: Sequence[T]) -> list[R]:
+        if not items:
+            return []
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        future: asyncio.Future[list[R]] = loop.create_future()
+        self._pending.append((items, future))
+        return await future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            task = asyncio.create_task(self._run(pending))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, pending: list[tuple[Sequence[T], asyncio.Future[list[R]]]]) -> None:
+        try:
+            results = await self.call([item for group, _ in pending for item in group])
+        except Exception as exc:
+            for _, future in pending:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        start = 0
+        for group, future in pending:
+            end = start + len(group)
+            if not future.done():
                 future.set_result(results[start:end])
             start = end

@@ -2,17 +2,21 @@
 
 ``check`` returns every violation of one event at once, each naming the field at fault:
 invalid content (422) first; only a valid event is then judged against the carrier's
-rights (403), so a carrier never learns more about its rights than it needs.
+rights (403), so a carrier never learns more about its rights than it needs. What needs
+the shipment's booking (who takes part in it) is judged afterwards, in ``trust.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from corridor.equipment import gross_mass_error
 from corridor.identifiers import CONTAINER_NO, WAGON_NO, container_no_error, wagon_no_error
+from corridor.parties import Leg
+from corridor.principals import Principal, PrincipalRegistry, Role
 from corridor.topology import Topology
-from services.ingest.carriers import Carrier
 
 # Outside these bounds a time is a typo (and could not be stored as a protobuf Timestamp).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -29,6 +33,8 @@ class ReportedBooking:
     cargo_description: str | None = None
     hs_code: str | None = None
     promised_delivery_at: datetime | None = None
+    parties: Mapping[str, str] | None = None  # shipper / consignee / forwarder -> id
+    legs: tuple[Leg, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +65,17 @@ class Violation:
 @dataclass(frozen=True)
 class Rules:
     topology: Topology
+    principals: PrincipalRegistry
     max_future: timedelta = timedelta(days=1)
+    # An event dated more than this before it is received is refused (``too_old``).
+    max_age: timedelta = timedelta(days=30)
 
 
 def status_of(violations: list[Violation]) -> int:
     return 422 if any(not v.forbidden for v in violations) else 403
 
 
-def check(event: ReportedEvent, carrier: Carrier, rules: Rules, now: datetime) -> list[Violation]:
+def check(event: ReportedEvent, carrier: Principal, rules: Rules, now: datetime) -> list[Violation]:
     """Every reason ``carrier`` may not post ``event`` now (empty: it may)."""
     found = _check_content(event, rules, now)
     if found:
@@ -87,11 +96,19 @@ def _check_content(event: ReportedEvent, rules: Rules, now: datetime) -> list[Vi
                 "in_future",
             )
         )
+    if EARLIEST <= event.occurred_at < LATEST and event.occurred_at < now - rules.max_age:
+        found.append(
+            Violation(
+                "occurred_at",
+                f"is more than {_duration(rules.max_age)} before it was received",
+                "too_old",
+            )
+        )
     if event.event_type == "BOOKED":
         if event.booking is None:
             found.append(Violation("booking", "is required for BOOKED", "missing"))
         else:
-            found += _check_booking(event.booking, event, rules.topology)
+            found += _check_booking(event.booking, event, rules)
     elif event.booking is not None:
         found.append(Violation("booking", "is only allowed on BOOKED", "not_allowed"))
     if event.event_type in REASON_REQUIRED and not event.reason:
@@ -132,9 +149,8 @@ def _check_time(field: str, moment: datetime) -> list[Violation]:
     return [Violation(field, "must be between 2000-01-01 and 2100-01-01", "out_of_range")]
 
 
-def _check_booking(
-    booking: ReportedBooking, event: ReportedEvent, topology: Topology
-) -> list[Violation]:
+def _check_booking(booking: ReportedBooking, event: ReportedEvent, rules: Rules) -> list[Violation]:
+    topology = rules.topology
     found = _check_node("booking.origin", booking.origin, topology)
     found += _check_node("booking.destination", booking.destination, topology)
     if booking.origin == booking.destination:
@@ -158,10 +174,38 @@ def _check_booking(
                 "equipment_mismatch",
             )
         )
+    too_heavy = gross_mass_error(booking.container_type, booking.gross_weight_kg)
+    if too_heavy is not None:
+        found.append(Violation("booking.gross_weight_kg", too_heavy, "over_max_gross_mass"))
+    for role, pid in (booking.parties or {}).items():
+        party = rules.principals.get(pid)
+        if party is None or party.role is not Role.PARTY:
+            found.append(
+                Violation(
+                    f"booking.parties.{role}",
+                    f"{pid!r} is not a principal of the role party",
+                    "unknown_principal" if party is None else "not_a_party_principal",
+                )
+            )
+    for index, leg in enumerate(booking.legs):
+        field = f"booking.legs.{index}"
+        principal = rules.principals.get(leg.carrier)
+        if principal is None or not principal.may_post:
+            found.append(
+                Violation(
+                    f"{field}.carrier",
+                    f"{leg.carrier!r} is not a principal that posts events",
+                    "unknown_principal" if principal is None else "not_a_carrier",
+                )
+            )
+        for end in ("origin", "destination"):
+            code = getattr(leg, end)
+            if code:
+                found += _check_node(f"{field}.{end}", code, topology)
     return found
 
 
-def _check_rights(event: ReportedEvent, carrier: Carrier) -> list[Violation]:
+def _check_rights(event: ReportedEvent, carrier: Principal) -> list[Violation]:
     found: list[Violation] = []
     if event.event_type == "BOOKED" and not carrier.may_book:
         found.append(
@@ -183,4 +227,6 @@ def _duration(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     if hours == 24:
         return "1 day"
+    if hours > 48:
+        return f"{hours / 24:g} days"
     return f"{hours:g} hours"

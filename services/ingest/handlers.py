@@ -1,9 +1,19 @@
 """The use case of ingest: judge events, publish the valid ones, say what became of each.
 
-An event is accepted only once the broker has acknowledged it. When the broker does not
-acknowledge in time the event is *unavailable*: it may or may not be stored, and the
-carrier retries it with the same ``event_id`` (consumers apply each ``carrier/event_id``
-once), so nothing is silently lost.
+For each event, in order: its content and the carrier's rights (``domain.check``), then,
+where ingest knows the shipment's booking, who may write the shipment's story
+(``trust.judge_event``), then its ``event_id`` (``409`` when the carrier used it for other
+content), then the broker. An event is accepted only once the broker has acknowledged it.
+When the broker does not acknowledge in time the event is *unavailable*: it may or may not
+be stored, and the carrier retries it with the same ``event_id`` (consumers apply each
+``carrier/event_id`` once), so nothing is silently lost.
+
+The ledger entry of an event is written **before** it is published, and only once every
+other rule has passed: a refused event is never recorded, so its corrected resubmission is
+not a ``409``; an event whose publication timed out stays recorded, rightly, since it may
+well have reached the broker (its retry, with the same content, is accepted again). Writing
+first also makes the check and the write one statement (``INSERT ... ON CONFLICT DO
+NOTHING``), which closes the race between two replicas given the same ``event_id``.
 """
 
 from __future__ import annotations
@@ -12,16 +22,21 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from corridor.kafka import OutgoingRecord, PublishError, PublishTimeoutError, utcnow
+from corridor.auth import Denials
+from corridor.kafka import utcnow
 from corridor.logging import correlation_id
-from services.ingest.carriers import Carrier
+from corridor.parties import TrustRules
+from corridor.principals import Principal, Role
+from services.ingest.batching import EventPublisher
+from services.ingest.bookings import Shipments, StoreUnavailable
+from services.ingest.db import BookingRecord, LedgerEntry
 from services.ingest.domain import ReportedEvent, Rules, Violation, check, status_of
-from services.ingest.records import ce_id, event_records
+from services.ingest.records import Prepared, ce_id, prepare, prepared_records
 from services.ingest.schemas import EVENT_TYPES
+from services.ingest.trust import KnownBooking, booked, judge_event
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +44,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 UNAVAILABLE = "unavailable"
 RATE_LIMITED = "rate_limited"
-
-
-class EventPublisher(Protocol):
-    async def publish_many(
-        self, records: Sequence[OutgoingRecord]
-    ) -> list[PublishTimeoutError | PublishError | None]: ...
+EVENT_ID_REUSED = "event_id_reused"
 
 
 class IngestMetrics:
@@ -56,17 +66,6 @@ class IngestMetrics:
         child.inc(amount)
 
 
-class EventRejected(Exception):
-    def __init__(self, violations: list[Violation]) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.message}" for v in violations))
-        self.violations = violations
-        self.status = status_of(violations)
-
-
-class BrokerUnavailable(Exception):
-    """The broker did not acknowledge in time (or refused): retry the same event."""
-
-
 @dataclass(frozen=True, slots=True)
 class Invalid:
     """An item of a batch that is not even well-formed (schema violations)."""
@@ -74,19 +73,62 @@ class Invalid:
     event_id: str | None
     event_type: str
     violations: list[Violation]
+    error_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
     event_id: str | None
-    accepted: bool
+    status: int  # 202 accepted, 403, 409, 422 refused, 503 unavailable
     violations: list[Violation] = field(default_factory=list)
-    unavailable: bool = False
+    error_count: int = 0
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 202
+
+    @property
+    def unavailable(self) -> bool:
+        return self.status == 503
+
+    @property
+    def slug(self) -> str | None:
+        """The problem type of a refusal that has its own (``not_a_party``...)."""
+        codes = {v.code for v in self.violations}
+        for special in ("not_a_party", "not_the_booker"):
+            if self.status == 403 and special in codes:
+                return special
+        return "event-id-reused" if self.status == 409 else None
 
 
-UNAVAILABLE_VIOLATION = Violation(
-    "", "the broker did not acknowledge in time; retry with the same event_id", UNAVAILABLE
+def unavailable_violation(what: str) -> Violation:
+    return Violation(
+        "", f"{what} did not answer in time; retry with the same event_id", UNAVAILABLE
+    )
+
+
+BROKER_UNAVAILABLE = unavailable_violation("the broker")
+STORE_UNAVAILABLE = unavailable_violation("the database")
+REUSED = Violation(
+    "event_id", "this event_id was already used for another event of yours", EVENT_ID_REUSED
 )
+# Refusals counted as denials (by role and reason): rights and trust, not mere content.
+DENIED = frozenset(
+    {
+        "may_not_book",
+        "not_operated",
+        "not_a_party",
+        "not_the_booker",
+        "before_booking",
+        "not_destination",
+        "too_old",
+        EVENT_ID_REUSED,
+    }
+)
+
+
+def refused(item: ReportedEvent | Invalid, violations: list[Violation]) -> ItemOutcome:
+    return ItemOutcome(item.event_id, status_of(violations), violations)
 
 
 class Ingest:
@@ -94,65 +136,165 @@ class Ingest:
         self,
         publisher: EventPublisher,
         rules: Rules,
+        trust: TrustRules,
+        shipments: Shipments,
         metrics: IngestMetrics,
+        denials: Denials,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.publisher = publisher
         self.rules = rules
+        self.trust = trust
+        self.shipments = shipments
         self.metrics = metrics
+        self.denials = denials
         self.clock = clock
 
-    async def submit(self, carrier: Carrier, event: ReportedEvent) -> None:
-        """Publish one event; raises ``EventRejected`` or ``BrokerUnavailable``."""
+    async def submit(self, carrier: Principal, event: ReportedEvent) -> ItemOutcome:
         correlation_id.set(ce_id(carrier.id, event.event_id))
-        now = self.clock()
-        violations = check(event, carrier, self.rules, now)
-        if violations:
-            self.metrics.count(carrier.id, event.event_type, REJECTED)
-            raise EventRejected(violations)
-        [result] = await self.publisher.publish_many(event_records([event], carrier.id, now))
-        if result is not None:
-            self.metrics.count(carrier.id, event.event_type, UNAVAILABLE)
-            log.warning("event not acknowledged by the broker", extra={"error": str(result)})
-            raise BrokerUnavailable(str(result))
-        self.metrics.count(carrier.id, event.event_type, ACCEPTED)
+        [outcome] = await self.submit_many(carrier, [event])
+        return outcome
 
     async def submit_many(
-        self, carrier: Carrier, items: Sequence[ReportedEvent | Invalid]
+        self, carrier: Principal, items: Sequence[ReportedEvent | Invalid]
     ) -> list[ItemOutcome]:
         """Judge each item on its own; publish all valid ones together (one deadline)."""
         now = self.clock()
-        outcomes: list[ItemOutcome | None] = []
+        outcomes: list[ItemOutcome | None] = [None] * len(items)
         valid: list[tuple[int, ReportedEvent]] = []
-        for item in items:
+        for index, item in enumerate(items):
             if isinstance(item, Invalid):
-                self.metrics.count(carrier.id, item.event_type, REJECTED)
-                outcomes.append(ItemOutcome(item.event_id, False, item.violations))
+                outcomes[index] = ItemOutcome(item.event_id, 422, item.violations, item.error_count)
                 continue
             violations = check(item, carrier, self.rules, now)
             if violations:
-                self.metrics.count(carrier.id, item.event_type, REJECTED)
-                outcomes.append(ItemOutcome(item.event_id, False, violations))
+                outcomes[index] = self._refuse(carrier, item, violations)
             else:
-                valid.append((len(outcomes), item))
-                outcomes.append(None)
+                valid.append((index, item))
         if valid:
-            events = [event for _, event in valid]
-            results = await self.publisher.publish_many(event_records(events, carrier.id, now))
-            failed = 0
-            for (index, event), result in zip(valid, results, strict=True):
-                if result is None:
-                    self.metrics.count(carrier.id, event.event_type, ACCEPTED)
-                    outcomes[index] = ItemOutcome(event.event_id, True)
-                else:
-                    failed += 1
-                    self.metrics.count(carrier.id, event.event_type, UNAVAILABLE)
-                    outcomes[index] = ItemOutcome(
-                        event.event_id, False, [UNAVAILABLE_VIOLATION], unavailable=True
-                    )
-            if failed:
-                log.warning(
-                    "batch events not acknowledged by the broker",
-                    extra={"failed": failed, "valid": len(valid), "carrier": carrier.id},
-                )
-        return [outcome for outcome in outcomes if outcome is not None]
+            await self._judge_and_publish(carrier, valid, outcomes, now)
+        final = [outcome for outcome in outcomes if outcome is not None]
+        for item, outcome in zip(items, final, strict=True):
+            if outcome.status != 202 and outcome.status != 503:
+                event_type = item.event_type
+                self.metrics.count(carrier.id, event_type, REJECTED)
+        return final
+
+    async def _judge_and_publish(
+        self,
+        carrier: Principal,
+        valid: list[tuple[int, ReportedEvent]],
+        outcomes: list[ItemOutcome | None],
+        now: datetime,
+    ) -> None:
+        try:
+            known = await self.shipments.bookings([event.shipment_id for _, event in valid])
+        except StoreUnavailable as exc:
+            return self._unavailable(carrier, valid, outcomes, STORE_UNAVAILABLE, exc)
+        fresh: dict[str, KnownBooking] = {}  # bookings of this request, in order
+        judged: list[tuple[int, Prepared]] = []
+        for index, event in valid:
+            booking = fresh.get(event.shipment_id) or known[event.shipment_id]
+            violations = judge_event(self.trust, booking, carrier.id, event, now)
+            if violations:
+                outcomes[index] = self._refuse(carrier, event, violations)
+                continue
+            if event.event_type == "BOOKED":
+                fresh[event.shipment_id] = booked(event, carrier.id, booking, now)
+            judged.append((index, prepare(event, carrier.id)))
+        if not judged:
+            return None
+        entries = [LedgerEntry(carrier.id, p.event.event_id, p.digest, now) for _, p in judged]
+        try:
+            claimed = await self.shipments.claim(entries)
+        except StoreUnavailable as exc:
+            return self._unavailable(carrier, valid, outcomes, STORE_UNAVAILABLE, exc)
+        publishable: list[tuple[int, Prepared]] = []
+        for (index, prepared), ok in zip(judged, claimed, strict=True):
+            if ok:
+                publishable.append((index, prepared))
+            else:
+                outcomes[index] = self._refuse(carrier, prepared.event, [REUSED], status=409)
+        if publishable:
+            await self._publish(carrier, publishable, outcomes, now)
+        return None
+
+    async def _publish(
+        self,
+        carrier: Principal,
+        publishable: list[tuple[int, Prepared]],
+        outcomes: list[ItemOutcome | None],
+        now: datetime,
+    ) -> None:
+        prepared = [p for _, p in publishable]
+        results = await self.publisher.publish_many(prepared_records(prepared, carrier.id, now))
+        failed = 0
+        bookings: list[BookingRecord] = []
+        for (index, item), result in zip(publishable, results, strict=True):
+            event = item.event
+            if result is None:
+                self.metrics.count(carrier.id, event.event_type, ACCEPTED)
+                outcomes[index] = ItemOutcome(event.event_id, 202)
+                if event.booking is not None:
+                    bookings.append(self._booking_record(carrier, event, now))
+            else:
+                failed += 1
+                self.metrics.count(carrier.id, event.event_type, UNAVAILABLE)
+                outcomes[index] = ItemOutcome(event.event_id, 503, [BROKER_UNAVAILABLE])
+        if failed:
+            log.warning(
+                "events not acknowledged by the broker",
+                extra={"failed": failed, "valid": len(publishable), "carrier": carrier.id},
+            )
+        if bookings:
+            try:
+                await self.shipments.record(bookings)
+            except StoreUnavailable:
+                # The broker has them: the consumers apply them; ingest only judges the
+                # shipments' next events without them until they are recorded.
+                log.exception("accepted bookings not recorded", extra={"carrier": carrier.id})
+
+    def _booking_record(
+        self, carrier: Principal, event: ReportedEvent, now: datetime
+    ) -> BookingRecord:
+        return BookingRecord(
+            shipment_id=event.shipment_id,
+            carrier=carrier.id,
+            by_operator=carrier.role is Role.OPERATOR,
+            event_id=event.event_id,
+            booked_at=event.occurred_at,
+            recorded_at=now,
+            facts=booked(event, carrier.id, None, now).facts,
+        )
+
+    def _refuse(
+        self,
+        carrier: Principal,
+        event: ReportedEvent,
+        violations: list[Violation],
+        status: int | None = None,
+    ) -> ItemOutcome:
+        codes = [v.code for v in violations if v.code in DENIED]
+        for code in dict.fromkeys(codes):
+            self.denials.deny(
+                carrier.role.value,
+                code,
+                carrier=carrier.id,
+                shipment_id=event.shipment_id,
+                event_id=event.event_id,
+            )
+        return ItemOutcome(event.event_id, status or status_of(violations), violations)
+
+    def _unavailable(
+        self,
+        carrier: Principal,
+        valid: list[tuple[int, ReportedEvent]],
+        outcomes: list[ItemOutcome | None],
+        violation: Violation,
+        exc: Exception,
+    ) -> None:
+        log.warning("database unavailable", extra={"error": str(exc), "carrier": carrier.id})
+        for index, event in valid:
+            if outcomes[index] is None:
+                self.metrics.count(carrier.id, event.event_type, UNAVAILABLE)
+                outcomes[index] = ItemOutcome(event.event_id, 503, [violation])

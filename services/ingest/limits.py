@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import math
+import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import SlidingWindowCounterSupport, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from pydantic_core import to_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from corridor.auth import retry_after
 from corridor.problems import PROBLEM_JSON, Problem
+from services.ingest.batching import Coalescer
+
+__all__ = ["BodySizeLimit", "RateLimiter", "retry_after"]
 
 
 class BodySizeLimit:
@@ -96,40 +104,71 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 class RateLimiter:
-    """A token bucket per carrier, in events per second.
+    """Events per carrier over a sliding window, counted in a ``limits`` storage: memory
+    in the local run, Redis in production, so that the limit holds across replicas.
 
-    A request is admitted while its carrier's bucket holds at least one token; its events
-    are then all taken, possibly leaving the bucket in debt. So a batch larger than the
-    burst is never refused for its size alone, and over time a carrier gets ``rate``
-    events per second whatever the mix of single posts and batches.
+    A carrier gets ``burst`` events per window of ``burst / rate`` seconds (at least one
+    second). A request is admitted while the window has room for one more event; a batch's
+    other events are then counted too, possibly past the limit (a debt the carrier then
+    waits off), so that a batch is never refused for its size alone and over time a carrier
+    gets ``rate`` events a second whatever its mix of single posts and batches.
+
+    The admissions of one event-loop turn are counted together, one storage call per
+    carrier (one Redis round trip for many requests); only when that would pass the limit
+    are they counted one by one, to admit exactly as many as there is room for.
     """
 
+    NAMESPACE = "ingest-events"
+
     def __init__(
-        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+        self, storage: Storage, rate: float, burst: float, clock: Callable[[], float] = time.time
     ) -> None:
+        if not isinstance(storage, SlidingWindowCounterSupport):
+            raise TypeError(f"{type(storage).__name__} cannot count a sliding window")
+        self.storage: SlidingWindowCounterSupport = storage
         self.rate = rate
-        self.burst = burst
+        self.item = RateLimitItemPerSecond(max(1, int(burst)), max(1, round(burst / rate)))
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # carrier -> (tokens, at)
+        self._admit = Coalescer(self._admit_all)
 
-    def admit(self, carrier: str, cost: int = 1) -> float | None:
-        """``None`` when admitted (and ``cost`` tokens taken), otherwise the seconds to
-        wait before the next request can be admitted."""
-        now = self.clock()
-        tokens, at = self._buckets.get(carrier, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
-        if tokens < 1:
-            self._buckets[carrier] = (tokens, now)
-            return (1 - tokens) / self.rate
-        self._buckets[carrier] = (tokens - cost, now)
-        return None
+    async def admit(self, carrier: str) -> float | None:
+        """``None`` when one event of ``carrier`` is admitted (and counted), otherwise the
+        seconds to wait before the next can be."""
+        [wait] = await self._admit([carrier])
+        return wait
 
-    def take(self, carrier: str, cost: int) -> None:
-        """Take tokens for events counted after admission (the rest of a batch)."""
-        tokens, at = self._buckets.get(carrier, (self.burst, self.clock()))
-        self._buckets[carrier] = (tokens - cost, at)
+    async def charge(self, carrier: str, cost: int) -> None:
+        """Count ``cost`` more events of an admitted request (the rest of a batch)."""
+        if cost > 0:
+            await self.storage.acquire_sliding_window_entry(
+                self._key(carrier), 2**62, self.item.get_expiry(), cost
+            )
 
+    def _key(self, carrier: str) -> str:
+        return self.item.key_for(self.NAMESPACE, carrier)
 
-def retry_after(seconds: float) -> str:
-    """``Retry-After`` in whole seconds, at least 1."""
-    return str(max(1, math.ceil(seconds)))
+    async def _admit_all(self, carriers: list[str]) -> list[float | None]:
+        counts = Counter(carriers)
+        taken = await asyncio.gather(*(self._take(c, n) for c, n in counts.items()))
+        waits = dict(zip(counts, taken, strict=True))
+        results: list[float | None] = []
+        admitted: Counter[str] = Counter()
+        for carrier in carriers:
+            room, wait = waits[carrier]
+            admitted[carrier] += 1
+            results.append(None if admitted[carrier] <= room else wait)
+        return results
+
+    async def _take(self, carrier: str, count: int) -> tuple[int, float]:
+        """How many of ``count`` events fit (and are counted), and the wait for the rest."""
+        key, expiry, limit = self._key(carrier), self.item.get_expiry(), self.item.amount
+        if await self.storage.acquire_sliding_window_entry(key, limit, expiry, count):
+            return count, 0.0
+        room = 0
+        while room < count and await self.storage.acquire_sliding_window_entry(
+            key, limit, expiry, 1
+        ):
+            room += 1
+        stats = await self.limiter.get_window_stats(self.item, self.NAMESPACE, carrier)
+        return room, max(stats.reset_time - self.clock(), 1 / self.rate)

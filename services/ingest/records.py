@@ -3,6 +3,8 @@ with CloudEvents headers. The one place where ingest touches the generated proto
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -54,17 +56,43 @@ def _booking(booking: ReportedBooking) -> events_pb2.Booking:
         promised_delivery_at=None
         if booking.promised_delivery_at is None
         else timestamp(booking.promised_delivery_at),
+        parties=None if not booking.parties else events_pb2.BookingParties(**booking.parties),
+        legs=[
+            events_pb2.BookingLeg(carrier=g.carrier, origin=g.origin, destination=g.destination)
+            for g in booking.legs
+        ],
     )
 
 
+@dataclass(slots=True)
+class Prepared:
+    """An event as its protobuf message (``recorded_at`` not set yet) and the digest of its
+    content: what the ledger compares when an ``event_id`` comes back."""
+
+    event: ReportedEvent
+    message: events_pb2.CargoEvent
+    digest: str
+
+
+def prepare(event: ReportedEvent, carrier: str) -> Prepared:
+    message = cargo_message(event, carrier)
+    content = message.SerializeToString(deterministic=True)
+    return Prepared(event, message, hashlib.blake2b(content, digest_size=16).hexdigest())
+
+
 def cargo_event(event: ReportedEvent, carrier: str, recorded_at: Timestamp) -> bytes:
-    message = events_pb2.CargoEvent(
+    message = cargo_message(event, carrier)
+    message.recorded_at.CopyFrom(recorded_at)
+    return message.SerializeToString()
+
+
+def cargo_message(event: ReportedEvent, carrier: str) -> events_pb2.CargoEvent:
+    return events_pb2.CargoEvent(
         event_id=event.event_id,
         carrier=carrier,
         event_type=_EVENT_TYPES[event.event_type],
         classifier=_CLASSIFIERS[event.classifier],
         occurred_at=timestamp(event.occurred_at),
-        recorded_at=recorded_at,
         shipment_id=event.shipment_id,
         container_no=event.container_no or "",
         wagon_no=event.wagon_no or "",
@@ -73,7 +101,6 @@ def cargo_event(event: ReportedEvent, carrier: str, recorded_at: Timestamp) -> b
         reason=event.reason or "",
         booking=None if event.booking is None else _booking(event.booking),
     )
-    return message.SerializeToString()
 
 
 def event_record(event: ReportedEvent, carrier: str, recorded_at: datetime) -> OutgoingRecord:
@@ -84,16 +111,25 @@ def event_records(
     events: list[ReportedEvent], carrier: str, recorded_at: datetime
 ) -> list[OutgoingRecord]:
     """One record per event, all received at ``recorded_at``."""
+    return prepared_records([prepare(e, carrier) for e in events], carrier, recorded_at)
+
+
+def prepared_records(
+    prepared: list[Prepared], carrier: str, recorded_at: datetime
+) -> list[OutgoingRecord]:
     stamp = timestamp(recorded_at)
-    return [
-        cloudevent_record(
-            EVENTS_TOPIC,
-            event.shipment_id,
-            cargo_event(event, carrier, stamp),
-            ce_id=ce_id(carrier, event.event_id),
-            ce_type=CE_TYPE_CARGO_EVENT,
-            source=SOURCE,
-            ce_time=recorded_at,
+    records = []
+    for item in prepared:
+        item.message.recorded_at.CopyFrom(stamp)
+        records.append(
+            cloudevent_record(
+                EVENTS_TOPIC,
+                item.event.shipment_id,
+                item.message.SerializeToString(),
+                ce_id=ce_id(carrier, item.event.event_id),
+                ce_type=CE_TYPE_CARGO_EVENT,
+                source=SOURCE,
+                ce_time=recorded_at,
+            )
         )
-        for event in events
-    ]
+    return records

@@ -7,9 +7,13 @@ that every failure of one event is reported together.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from corridor.equipment import MAX_ANY_GROSS_MASS_KG
 
 EventType = Literal[
     "BOOKED",
@@ -31,14 +35,71 @@ Mode = Literal["RAIL", "VESSEL", "TRUCK"]
 ContainerType = Literal["20GP", "40GP", "40HC", "45HC", "WAGON"]
 
 MAX_BATCH_EVENTS = 1000
-# Heaviest plausible load: a loaded 1520 mm tank wagon is ~90 t gross; 150 t leaves room.
-MAX_GROSS_WEIGHT_KG = 150_000
+MAX_LEGS = 16
+# The bound of the schema; each container type has its own (``corridor.equipment``).
+MAX_GROSS_WEIGHT_KG = MAX_ANY_GROSS_MASS_KG
+# Unicode categories an identifier may not contain: control, format (which include the
+# bidi overrides), line and paragraph separators. They would hide or reorder text in
+# logs, Kafka headers and the screens of the people reading them.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 # RFC 3339 with an offset; strict: a bare number is not a time.
 Moment = Annotated[AwareDatetime, Field(strict=True)]
-# Printable text: no control characters (they would end up in Kafka headers and logs).
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 NODE_CODE = Annotated[str, Field(min_length=1, max_length=16, examples=["KZAAU"])]
+
+
+def plain_text(value: str) -> str:
+    """Refuse blank text and control, format and separator characters (Cc, Cf, Zl, Zp)."""
+    if not (value.isascii() and value.isprintable()):  # the fast path: printable ASCII
+        for char in value:
+            if unicodedata.category(char) in FORBIDDEN_CATEGORIES:
+                raise ValueError(
+                    f"must not contain control, format or separator characters "
+                    f"(U+{ord(char):04X}, {unicodedata.category(char)})"
+                )
+    if value.isspace() or not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _shipment_id(value: str) -> str:
+    if not SHIPMENT_ID.match(value):
+        raise ValueError(
+            "must be letters, digits, '.', '_' and '-', starting with a letter or digit"
+        )
+    return value
+
+
+SHIPMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+PlainText = AfterValidator(plain_text)
+# Lengths are checked first (in Rust), so a huge string costs nothing more.
+PrincipalId = Annotated[str, Field(min_length=1, max_length=32), PlainText]
+EventId = Annotated[str, Field(min_length=1, max_length=128), PlainText]
+ShipmentId = Annotated[
+    str, Field(min_length=1, max_length=64), PlainText, AfterValidator(_shipment_id)
+]
+EquipmentNo = Annotated[str, Field(min_length=1, max_length=32), PlainText]
+Text500 = Annotated[str, Field(min_length=1, max_length=500), PlainText]
+
+
+class PartiesIn(BaseModel):
+    """The shipper, consignee and forwarder: ids of principals of the role ``party``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shipper: PrincipalId | None = None
+    consignee: PrincipalId | None = None
+    forwarder: PrincipalId | None = None
+
+
+class LegIn(BaseModel):
+    """A carrier the booker engages for part of the journey (it then takes part in it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: PrincipalId = Field(description="Id of a principal that posts events.")
+    origin: NODE_CODE | None = None
+    destination: NODE_CODE | None = None
 
 
 class BookingIn(BaseModel):
@@ -52,14 +113,28 @@ class BookingIn(BaseModel):
         description="ISO size-type of the container, or WAGON for loads carried in the wagon "
         "itself (grain, metals, oil in tank wagons)."
     )
-    gross_weight_kg: float = Field(gt=0, le=MAX_GROSS_WEIGHT_KG, allow_inf_nan=False)
-    cargo_description: str | None = Field(default=None, max_length=500, pattern=PRINTABLE)
+    gross_weight_kg: float = Field(
+        gt=0,
+        le=MAX_GROSS_WEIGHT_KG,
+        allow_inf_nan=False,
+        description="At most the ISO 668 maximum gross mass of the container type "
+        "(30,480 kg); 150,000 kg for a WAGON load.",
+    )
+    cargo_description: Text500 | None = None
     hs_code: str | None = Field(
         default=None,
         pattern=r"^[0-9]{4}(?:[0-9]{2}){0,3}$",
         description="Harmonized System code: 4, 6, 8 or 10 digits.",
     )
     promised_delivery_at: Moment | None = None
+    parties: PartiesIn | None = Field(
+        default=None, description="Who may read the shipment beside its carriers."
+    )
+    legs: list[LegIn] | None = Field(
+        default=None,
+        max_length=MAX_LEGS,
+        description="Carriers engaged for parts of the journey: they take part in it.",
+    )
 
 
 class EventIn(BaseModel):
@@ -82,10 +157,7 @@ class EventIn(BaseModel):
         },
     )
 
-    event_id: str = Field(
-        min_length=1,
-        max_length=128,
-        pattern=PRINTABLE,
+    event_id: EventId = Field(
         description="Unique per carrier; posting the same event again is safe.",
     )
     event_type: EventType
@@ -95,29 +167,22 @@ class EventIn(BaseModel):
     occurred_at: Moment = Field(
         description="RFC 3339 with an offset; at most one day in the future."
     )
-    shipment_id: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    shipment_id: ShipmentId = Field(
         description="Letters, digits, '.', '_' and '-', starting with a letter or digit.",
     )
-    container_no: str | None = Field(
-        default=None, max_length=32, description="ISO 6346, check digit verified."
+    container_no: EquipmentNo | None = Field(
+        default=None, description="ISO 6346, check digit verified."
     )
-    wagon_no: str | None = Field(
+    wagon_no: EquipmentNo | None = Field(
         default=None,
-        max_length=32,
         description="Rail wagon: 8 digits (1520 mm network) or 12 digits (UIC), check digit "
         "verified. Exactly one of container_no and wagon_no.",
     )
     location: NODE_CODE = Field(description="UN/LOCODE of the corridor node.")
     mode: Mode | None = None
     booking: BookingIn | None = None
-    reason: str | None = Field(
+    reason: Text500 | None = Field(
         default=None,
-        min_length=1,
-        max_length=500,
-        pattern=PRINTABLE,
         description="Required on EXCEPTION and CUSTOMS_HOLD.",
     )
 

@@ -459,4 +459,4 @@ def test_other_methods_on_the_event_paths_are_not_allowed() -> None:
 
 def test_readiness_follows_the_publisher() -> None:
     with make_client() as client:
-        assert client.get("/readyz").json()["checks"] == {"broker": True}
+        assert client.get("/readyz").json()["checks"] == {"broker": True, "database": True}

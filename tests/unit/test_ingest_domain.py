@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from corridor.parties import Leg
+from corridor.principals import DEMO_PRINCIPALS_FILE, Principal, Role, load_registry
 from corridor.topology import load_topology
-from services.ingest.carriers import Carrier
 from services.ingest.domain import (
     ReportedBooking,
     ReportedEvent,
@@ -19,9 +20,10 @@ from services.ingest.domain import (
 )
 from tests.unit.test_ingest_support import CONTAINER_NO, NOW, WAGON_NO_8, WAGON_NO_12
 
-RULES = Rules(load_topology())
-KTZ = Carrier("ktz", "KTZ", frozenset({"KZAKL", "KZDSK", "KZAAU"}), may_book=False)
-MCM = Carrier("mcm", "MCM", frozenset(load_topology().nodes), may_book=True)
+TOPOLOGY = load_topology()
+RULES = Rules(TOPOLOGY, load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local"))
+KTZ = Principal("ktz", "KTZ", Role.CARRIER, frozenset({"KZAKL", "KZDSK", "KZAAU"}))
+MCM = Principal("mcm", "MCM", Role.OPERATOR, frozenset(TOPOLOGY.nodes), may_book=True)
 
 DEPARTED = ReportedEvent(
     event_id="ktz-1",
@@ -99,7 +101,7 @@ def test_an_event_up_to_a_day_ahead_passes_and_beyond_is_refused() -> None:
 
 
 def test_the_future_bound_is_configurable() -> None:
-    rules = Rules(RULES.topology, max_future=timedelta(minutes=5))
+    rules = replace(RULES, max_future=timedelta(minutes=5))
     event = replace(DEPARTED, occurred_at=NOW + timedelta(minutes=6))
     assert fields(check(event, KTZ, rules, NOW)) == [("occurred_at", "in_future")]
 
@@ -203,4 +205,47 @@ def test_every_content_violation_is_reported_at_once() -> None:
         ("location", "unknown_node"),
         ("occurred_at", "in_future"),
         ("reason", "missing"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("container_type", "limit"),
+    [("20GP", 30_480), ("40GP", 30_480), ("40HC", 30_480), ("45HC", 30_480), ("WAGON", 150_000)],
+)
+def test_a_booking_weighs_at_most_the_maximum_gross_mass_of_its_type(
+    container_type: str, limit: int
+) -> None:
+    equipment = {"container_no": None, "wagon_no": WAGON_NO_8} if container_type == "WAGON" else {}
+    for weight, fine in ((limit, True), (limit + 0.5, False)):
+        booking = replace(BOOKING, container_type=container_type, gross_weight_kg=weight)
+        event = replace(BOOKED, booking=booking, **equipment)
+        expected = [] if fine else [("booking.gross_weight_kg", "over_max_gross_mass")]
+        assert fields(check(event, MCM, RULES, NOW)) == expected, (container_type, weight)
+
+
+def test_an_event_older_than_the_maximum_age_is_refused_naming_occurred_at() -> None:
+    old = replace(DEPARTED, occurred_at=NOW - timedelta(days=30, seconds=1))
+    assert fields(check(old, KTZ, RULES, NOW)) == [("occurred_at", "too_old")]
+    recent = replace(DEPARTED, occurred_at=NOW - timedelta(days=29))
+    assert check(recent, KTZ, RULES, NOW) == []
+    stricter = replace(RULES, max_age=timedelta(days=1))
+    assert fields(check(recent, KTZ, stricter, NOW)) == [("occurred_at", "too_old")]
+
+
+def test_named_parties_must_be_principals_of_the_role_party() -> None:
+    parties = {"shipper": "shipper-xian", "consignee": "nobody", "forwarder": "ktz"}
+    event = replace(BOOKED, booking=replace(BOOKING, parties=parties))
+    assert fields(check(event, MCM, RULES, NOW)) == [
+        ("booking.parties.consignee", "unknown_principal"),
+        ("booking.parties.forwarder", "not_a_party_principal"),
+    ]
+
+
+def test_leg_carriers_must_post_events_and_leg_ends_be_corridor_nodes() -> None:
+    legs = (Leg("ady"), Leg("nobody"), Leg("customs-kz"), Leg("gr", "GETBS", "XXXXX"))
+    event = replace(BOOKED, booking=replace(BOOKING, legs=legs))
+    assert fields(check(event, MCM, RULES, NOW)) == [
+        ("booking.legs.1.carrier", "unknown_principal"),
+        ("booking.legs.2.carrier", "not_a_carrier"),
+        ("booking.legs.3.destination", "unknown_node"),
     ]

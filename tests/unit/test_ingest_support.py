@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from corridor.kafka import OutgoingRecord, PublishError, PublishTimeoutError
 from services.ingest.app import create_app
+from services.ingest.db import BookingRecord, LedgerEntry
 from services.ingest.settings import IngestSettings
+from services.ingest.trust import KnownBooking
 
 # The fixed "now" of the unit tests: events are judged against it.
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -94,14 +97,73 @@ class FakePublisher:
         return results
 
 
-def make_app(publisher: FakePublisher | None = None, **settings: Any) -> FastAPI:
+class MemoryStore:
+    """The database of ingest in memory, with the rules of ``SqlStore``; ``fail`` makes
+    every call raise (a database that is down)."""
+
+    def __init__(self) -> None:
+        self.booked: dict[str, KnownBooking] = {}
+        self.posted_by: dict[str, str] = {}
+        self.ledger: dict[tuple[str, str], str] = {}
+        self.fail = False
+        self.calls = 0
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.fail:
+            raise ConnectionError("database down")
+
+    async def ping(self) -> bool:
+        self._call()
+        return True
+
+    async def bookings(self, shipment_ids: list[str]) -> list[KnownBooking | None]:
+        self._call()
+        return [self.booked.get(sid) for sid in shipment_ids]
+
+    async def claim(self, entries: list[LedgerEntry]) -> list[bool]:
+        self._call()
+        for entry in entries:
+            self.ledger.setdefault(entry.key, entry.digest)
+        return [self.ledger[entry.key] == entry.digest for entry in entries]
+
+    async def record_bookings(self, records: list[BookingRecord]) -> list[None]:
+        self._call()
+        for record in records:
+            old = self.booked.get(record.shipment_id)
+            facts = record.facts
+            if old is None:
+                self.booked[record.shipment_id] = KnownBooking(
+                    facts, record.event_id, record.recorded_at
+                )
+            elif record.booked_at >= old.facts.booked_at and (
+                record.carrier == old.facts.booker or record.by_operator
+            ):
+                amended = replace(facts, booker=old.facts.booker)
+                self.booked[record.shipment_id] = KnownBooking(
+                    amended, record.event_id, old.recorded_at
+                )
+        return [None] * len(records)
+
+
+def make_app(
+    publisher: FakePublisher | None = None,
+    store: MemoryStore | None = None,
+    clock: Callable[[], datetime] = lambda: NOW,
+    **settings: Any,
+) -> FastAPI:
     return create_app(
-        IngestSettings(**settings), publisher=publisher or FakePublisher(), clock=lambda: NOW
+        IngestSettings(**settings),
+        publisher=publisher or FakePublisher(),
+        store=store or MemoryStore(),
+        clock=clock,
     )
 
 
-def make_client(publisher: FakePublisher | None = None, **settings: Any) -> TestClient:
-    return TestClient(make_app(publisher, **settings))
+def make_client(
+    publisher: FakePublisher | None = None, store: MemoryStore | None = None, **settings: Any
+) -> TestClient:
+    return TestClient(make_app(publisher, store, **settings))
 
 
 def timeout_error() -> PublishTimeoutError:

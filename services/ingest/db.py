@@ -1,0 +1,232 @@
+"""The database of ingest: the bookings it accepted and the ledger of event ids.
+
+- ``ingest_bookings``: one row per shipment, its effective booking. The first booking
+  received inserts the row and makes its carrier the **booker**; an amendment replaces the
+  booking only when it is posted by the booker or an operator and its ``occurred_at`` is not
+  older (the latest ``occurred_at`` wins, as ``corridor.parties.choose_booking`` says), in
+  the statement itself, so that two replicas racing cannot break the rule.
+- ``ingest_events``: ``(carrier, event_id)`` with a digest of the content, so that an
+  ``event_id`` is used once per carrier (``409`` when it comes back with other content).
+
+Every method takes the items of many requests at once (``batching.Coalescer``): one
+statement for all of them. SQLite (aiosqlite) locally, PostgreSQL (asyncpg) in production;
+the schema is an Alembic migration applied at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import JSON, Boolean, MetaData, String, Table, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from corridor import db
+from corridor.parties import BookingFacts, Leg
+from services.ingest.trust import KnownBooking
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+CHUNK = 1000  # rows a statement (SQLite and asyncpg bound the number of parameters)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={"pk": "pk_%(table_name)s"})
+
+
+class BookingRow(Base):
+    __tablename__ = "ingest_bookings"
+
+    shipment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    booker: Mapped[str] = mapped_column(String(32))  # never changes
+    posted_by: Mapped[str] = mapped_column(String(32))  # of the booking that counts
+    by_operator: Mapped[bool] = mapped_column(Boolean)
+    event_id: Mapped[str] = mapped_column(String(128))
+    origin: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(16))
+    booked_at: Mapped[datetime] = mapped_column(db.UtcDateTime)  # its occurred_at
+    recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime)  # the first booking's
+    amended_at: Mapped[datetime] = mapped_column(db.UtcDateTime)
+    legs: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    parties: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
+class EventRow(Base):
+    __tablename__ = "ingest_events"
+
+    carrier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime)
+
+
+BOOKINGS = cast(Table, BookingRow.__table__)
+EVENTS = cast(Table, EventRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    carrier: str
+    event_id: str
+    digest: str
+    recorded_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.carrier, self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRecord:
+    """A booking the broker acknowledged, as posted by ``carrier``."""
+
+    shipment_id: str
+    carrier: str
+    by_operator: bool
+    event_id: str
+    booked_at: datetime
+    recorded_at: datetime
+    facts: BookingFacts  # its origin, destination, legs and parties
+
+
+class SqlStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._insert = postgresql.insert if db.is_postgres(engine) else sqlite.insert
+
+    async def ping(self) -> bool:
+        return await db.ping(self.engine)
+
+    async def bookings(self, shipment_ids: list[str]) -> list[KnownBooking | None]:
+        """The effective booking of each shipment (``None``: none known), in order."""
+        found: dict[str, KnownBooking] = {}
+        unique = list(dict.fromkeys(shipment_ids))
+        async with self.engine.connect() as conn:
+            for start in range(0, len(unique), CHUNK):
+                chunk = unique[start : start + CHUNK]
+                rows = await conn.execute(select(BOOKINGS).where(BOOKINGS.c.shipment_id.in_(chunk)))
+                for row in rows:
+                    found[row.shipment_id] = _known(row)
+        return [found.get(sid) for sid in shipment_ids]
+
+    async def claim(self, entries: list[LedgerEntry]) -> list[bool]:
+        """Record each ``event_id`` not used yet; per entry, whether it may be published:
+        new, or used before with the same content (a retry)."""
+        first: dict[tuple[str, str], LedgerEntry] = {}
+        for entry in entries:
+            first.setdefault(entry.key, entry)  # the first of a turn claims it
+        digests = {key: entry.digest for key, entry in first.items()}
+        fresh = list(first.values())
+        async with self.engine.begin() as conn:
+            inserted: set[tuple[str, str]] = set()
+            for start in range(0, len(fresh), CHUNK):
+                statement = (
+                    self._insert(EVENTS)
+                    .values([_ledger_row(e) for e in fresh[start : start + CHUNK]])
+                    .on_conflict_do_nothing(index_elements=["carrier", "event_id"])
+                    .returning(EVENTS.c.carrier, EVENTS.c.event_id)
+                )
+                inserted |= {(r.carrier, r.event_id) for r in await conn.execute(statement)}
+            known = [key for key in first if key not in inserted]
+            for start in range(0, len(known), CHUNK):
+                keys = known[start : start + CHUNK]
+                query = select(EVENTS.c.carrier, EVENTS.c.event_id, EVENTS.c.digest).where(
+                    tuple_(EVENTS.c.carrier, EVENTS.c.event_id).in_(keys)
+                )
+                for row in await conn.execute(query):
+                    digests[(row.carrier, row.event_id)] = row.digest
+        return [digests[entry.key] == entry.digest for entry in entries]
+
+    async def record_bookings(self, records: list[BookingRecord]) -> list[None]:
+        """Insert each shipment's first booking; let later ones by the booker or an
+        operator replace it when not older."""
+        async with self.engine.begin() as conn:
+            for round_ in _rounds(records):
+                for start in range(0, len(round_), CHUNK):
+                    await conn.execute(self._upsert(round_[start : start + CHUNK]))
+        return [None] * len(records)
+
+    def _upsert(self, records: Sequence[BookingRecord]) -> Any:
+        statement = self._insert(BOOKINGS).values([_booking_row(r) for r in records])
+        new = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=["shipment_id"],
+            set_={
+                name: new[name]
+                for name in (
+                    "posted_by",
+                    "by_operator",
+                    "event_id",
+                    "origin",
+                    "destination",
+                    "booked_at",
+                    "amended_at",
+                    "legs",
+                    "parties",
+                )
+            },
+            where=(new.booked_at >= BOOKINGS.c.booked_at)
+            & ((new.posted_by == BOOKINGS.c.booker) | new.by_operator),
+        )
+
+
+def _rounds(records: list[BookingRecord]) -> list[list[BookingRecord]]:
+    """Records in rounds with one record per shipment each (a statement may not change a
+    row twice), in the order they came."""
+    rounds: list[list[BookingRecord]] = []
+    seen: list[set[str]] = []
+    for record in records:
+        index = next((i for i, ids in enumerate(seen) if record.shipment_id not in ids), None)
+        if index is None:
+            rounds.append([])
+            seen.append(set())
+            index = len(rounds) - 1
+        rounds[index].append(record)
+        seen[index].add(record.shipment_id)
+    return rounds
+
+
+def _ledger_row(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "carrier": entry.carrier,
+        "event_id": entry.event_id,
+        "digest": entry.digest,
+        "recorded_at": entry.recorded_at,
+    }
+
+
+def _booking_row(record: BookingRecord) -> dict[str, Any]:
+    facts = record.facts
+    return {
+        "shipment_id": record.shipment_id,
+        "booker": record.carrier,
+        "posted_by": record.carrier,
+        "by_operator": record.by_operator,
+        "event_id": record.event_id,
+        "origin": facts.origin,
+        "destination": facts.destination,
+        "booked_at": record.booked_at,
+        "recorded_at": record.recorded_at,
+        "amended_at": record.recorded_at,
+        "legs": [
+            {"carrier": g.carrier, "origin": g.origin, "destination": g.destination}
+            for g in facts.legs
+        ],
+        "parties": dict(facts.parties),
+    }
+
+
+def _known(row: Any) -> KnownBooking:
+    facts = BookingFacts(
+        booker=row.booker,
+        origin=row.origin,
+        destination=row.destination,
+        booked_at=row.booked_at,
+        legs=tuple(Leg(**leg) for leg in row.legs or ()),
+        parties=dict(row.parties or {}),
+    )
+    return KnownBooking(facts, row.event_id, row.recorded_at)
