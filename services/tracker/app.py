@@ -22,8 +22,17 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from corridor import db
-from corridor.kafka import TOPICS, ConsumerLoop, KafkaMetrics, Publisher, TopicSpec, ensure_topics
+from corridor.kafka import (
+    TOPICS,
+    ConsumerLoop,
+    KafkaMetrics,
+    Publisher,
+    TopicSpec,
+    ensure_topics,
+    utcnow,
+)
 from corridor.metrics import make_registry
+from corridor.security import build_security
 from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
 from services.tracker import api
@@ -103,12 +112,14 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     topology = load_topology()
     kafka_metrics = KafkaMetrics(registry, "tracker")
     metrics = TrackerMetrics(registry, topology)
+    # Refuses to start on a broken principal registry, or demo keys in production.
+    security = build_security(settings, topology, registry, "tracker", utcnow)
     publisher = Publisher(settings.kafka, "corridor-tracker", kafka_metrics)
     _sqlite_directory(settings.database_url)
     engine = db.make_engine(settings.database_url)
     tracker = Tracker(
         engine,
-        topology,
+        security.rules,
         metrics=metrics,
         publish=StatePublisher(publisher, settings.shipments_topic),
         eta_min_samples=settings.eta_min_samples,
@@ -186,5 +197,5 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         },
         lifespan=lifespan,
     )
-    api.install(app, api.Reads(engine, topology))
+    api.install(app, api.Reads(engine, security.rules), security.authenticator)
     return app

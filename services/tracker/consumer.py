@@ -4,8 +4,9 @@ out, ``ShipmentState`` records).
 With ``publication.py``, the one place where the tracker touches the generated protobuf
 code. A record is decoded and checked here, at the edge; what cannot be decoded, lacks a
 required field, names an unknown enum value or an unknown node, or cannot be applied for a
-permanent reason becomes a ``DeadLetter`` with a precise reason. Anything else (database
-down, a bug) raises, and ``ConsumerLoop`` retries the batch.
+permanent reason becomes a ``DeadLetter`` with a precise reason, and so does a conflicting
+duplicate (an ``event_id`` the carrier used before for different content). Anything else
+(database down, a bug) raises, and ``ConsumerLoop`` retries the batch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from corridor.kafka import (
     DeadLetter,
 )
 from corridor.logging import correlation_id
+from corridor.parties import Leg
+from corridor.principals import PRINCIPAL_ID
 from corridor.topology import Topology
 from corridor.v1 import common_pb2, events_pb2
 from services.tracker.domain import (
@@ -31,7 +34,7 @@ from services.tracker.domain import (
     Event,
     EventType,
 )
-from services.tracker.handlers import is_permanent
+from services.tracker.handlers import BatchResult, is_permanent
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,28 @@ def _node(code: str, name: str, topology: Topology) -> str:
     return code
 
 
+def _principal(value: str, name: str) -> str:
+    if value and not PRINCIPAL_ID.match(value):
+        raise Rejected(f"{name} is not a principal id")
+    return value
+
+
+def _legs(booking: events_pb2.Booking, topology: Topology) -> tuple[Leg, ...]:
+    legs = []
+    for index, leg in enumerate(booking.legs):
+        name = f"booking.legs[{index}]"
+        if not leg.carrier:
+            raise Rejected(f"missing {name}.carrier")
+        legs.append(
+            Leg(
+                _principal(leg.carrier, f"{name}.carrier"),
+                _node(leg.origin, f"{name}.origin", topology) if leg.origin else "",
+                _node(leg.destination, f"{name}.destination", topology) if leg.destination else "",
+            )
+        )
+    return tuple(legs)
+
+
 def _booking(message: events_pb2.CargoEvent, topology: Topology) -> Booking | None:
     if not message.HasField("booking"):
         return None
@@ -103,6 +128,7 @@ def _booking(message: events_pb2.CargoEvent, topology: Topology) -> Booking | No
         if booking.container_type not in CONTAINER_TYPES:
             raise Rejected(f"unknown booking.container_type {booking.container_type}")
         container_type = CONTAINER_TYPES[booking.container_type]
+    parties = booking.parties
     return Booking(
         origin=_node(booking.origin, "booking.origin", topology),
         destination=_node(booking.destination, "booking.destination", topology),
@@ -113,6 +139,10 @@ def _booking(message: events_pb2.CargoEvent, topology: Topology) -> Booking | No
         promised_delivery_at=_moment(booking.promised_delivery_at, "booking.promised_delivery_at")
         if booking.HasField("promised_delivery_at")
         else None,
+        shipper=_principal(parties.shipper, "booking.parties.shipper"),
+        consignee=_principal(parties.consignee, "booking.parties.consignee"),
+        forwarder=_principal(parties.forwarder, "booking.parties.forwarder"),
+        legs=_legs(booking, topology) if booking.legs else (),
     )
 
 
@@ -178,7 +208,7 @@ def decode(value: bytes | None, topology: Topology) -> Event:
 class Applier(Protocol):
     """What the handler needs of the tracker (``handlers.Tracker``; a fake in unit tests)."""
 
-    async def apply(self, batch: list[Event]) -> object: ...
+    async def apply(self, batch: list[Event]) -> BatchResult: ...
 
     def count_dead_letters(self, count: int) -> None: ...
 
@@ -202,11 +232,13 @@ class EventsHandler:
             except Rejected as exc:
                 letters.append(DeadLetter(record, str(exc)))
         try:
-            await self.tracker.apply([event for _, event in decoded])
+            result = await self.tracker.apply([event for _, event in decoded])
         except Exception as exc:
             if not is_permanent(exc):
                 raise
             letters += await self._one_by_one(decoded)
+        else:
+            letters += _conflicting(decoded, result)
         self.tracker.count_dead_letters(len(letters))
         await self.tracker.publish_pending()
         return letters
@@ -217,12 +249,33 @@ class EventsHandler:
         for record, event in decoded:
             token = correlation_id.set(f"{event.carrier}/{event.event_id}")
             try:
-                await self.tracker.apply([event])
+                result = await self.tracker.apply([event])
             except Exception as exc:
                 if not is_permanent(exc):
                     raise
                 log.warning("event cannot be applied", exc_info=True)
                 letters.append(DeadLetter(record, f"cannot be applied: {exc}"[:1000]))
+            else:
+                letters += _conflicting([(record, event)], result)
             finally:
                 correlation_id.reset(token)
         return letters
+
+
+def _conflicting(
+    decoded: list[tuple[ConsumerRecord, Event]], result: BatchResult
+) -> list[DeadLetter]:
+    """Dead letters for the copies of known events whose content differs."""
+    if not result.conflicting:
+        return []
+    reasons = {id(event): reason for event, reason in result.conflicting}
+    letters = []
+    for record, event in decoded:
+        reason = reasons.get(id(event))
+        if reason is not None:
+            log.warning(
+                "conflicting duplicate dead-lettered",
+                extra={"carrier": event.carrier, "event_id": event.event_id},
+            )
+            letters.append(DeadLetter(record, reason))
+    return letters

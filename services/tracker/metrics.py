@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from corridor.parties import NO_BOOKING, REASONS
 from corridor.topology import Topology
 from services.tracker.domain import Status
 
@@ -73,8 +74,16 @@ class TrackerMetrics:
         )
         self.events = Counter(
             "corridor_tracker_events",
-            "Consumed events by outcome: applied, duplicate or dead_lettered.",
+            "Consumed events by outcome: applied, set_aside (held or refused when consumed), "
+            "duplicate or dead_lettered.",
             ["outcome"],
+            registry=registry,
+        )
+        self.set_aside = Counter(
+            "corridor_tracker_set_aside_events",
+            "Events set aside (do not count for their shipment), once each when set aside: "
+            "by outcome (held, refused) and reason code (corridor.parties).",
+            ["outcome", "reason"],
             registry=registry,
         )
         self.occurred_to_applied = Histogram(
@@ -91,8 +100,10 @@ class TrackerMetrics:
         )
         for country, hours in topology.section_targets.items():
             self.section_target.labels(country).set(hours * HOUR)
-        for outcome in ("applied", "duplicate", "dead_lettered"):
+        for outcome in ("applied", "set_aside", "duplicate", "dead_lettered"):
             self.events.labels(outcome)
+        for reason in REASONS:
+            self.set_aside.labels("held" if reason == NO_BOOKING else "refused", reason)
 
     def set_counts(
         self,

@@ -27,7 +27,13 @@ from services.tracker.db.tables import events
 from services.tracker.domain import fold
 from tests.conftest import unique
 from tests.support import eventually, read_records
-from tests.unit.test_tracker_samples import START, TOPOLOGY, cargo_event, domain_event, journey
+from tests.unit.test_tracker_samples import (
+    RULES,
+    START,
+    cargo_event,
+    domain_event,
+    journey,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -126,7 +132,7 @@ async def test_a_tracker_killed_mid_stream_applies_every_event_exactly_once_afte
     for shipment_id, shipment in saved.items():
         assert shipment is not None
         mine = [e for e in unique_events.values() if e.shipment_id == shipment_id]
-        assert shipment.view == fold(shipment_id, mine, TOPOLOGY)
+        assert shipment.view == fold(shipment_id, mine, RULES)
         assert shipment.view.events == len(mine)
 
     def latest_versions(records: list[ConsumerRecord]) -> dict[str, int]:

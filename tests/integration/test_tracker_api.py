@@ -1,10 +1,12 @@
 """The query API over real databases (SQLite and PostgreSQL): shipments, timelines,
-equipment, corridor KPIs; problem+json for unknown ids and bad parameters."""
+equipment, corridor KPIs; problem+json for unknown ids and bad parameters. Read as an
+operator here (it reads everything); test_tracker_access.py checks who reads what."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +17,8 @@ from fastapi import FastAPI
 from corridor import db
 from corridor.journeys import JourneyOptions, Post
 from corridor.metrics import make_registry
+from corridor.principals import demo_key
+from corridor.security import build_security
 from corridor.web import create_app
 from services.tracker import api
 from services.tracker.app import MIGRATIONS
@@ -26,8 +30,10 @@ from services.tracker.domain import (
     unique_in_order,
 )
 from services.tracker.handlers import Tracker
+from services.tracker.metrics import TrackerMetrics
+from services.tracker.settings import TrackerSettings
 from tests.conftest import unique
-from tests.unit.test_tracker_samples import START, TOPOLOGY, domain_event, journey
+from tests.unit.test_tracker_samples import RULES, START, TOPOLOGY, domain_event, journey
 
 pytestmark = pytest.mark.integration
 
@@ -35,43 +41,62 @@ NOW = START + timedelta(days=20)
 
 
 class Corridor:
-    """A database with shipments applied through the tracker, and a client of the API."""
+    """A database with shipments applied through the tracker, and a client of the API that
+    reads as ``reader`` (a demo principal; ``None``: no credential)."""
 
-    def __init__(self, client: httpx.AsyncClient, tracker: Tracker) -> None:
+    def __init__(self, client: httpx.AsyncClient, tracker: Tracker, app: FastAPI) -> None:
         self.client = client
         self.tracker = tracker
+        self.app = app
         self.views: dict[str, ShipmentView] = {}
+        self.reader: str | None = "corridor-ops"
 
     async def track(self, posts: list[Post]) -> ShipmentView:
         events = [domain_event(p) for p in posts]
         await self.tracker.apply(events)
         shipment_id = events[0].shipment_id
-        view = fold(shipment_id, events, TOPOLOGY)
+        view = fold(shipment_id, events, RULES)
         self.views[shipment_id] = view
         return view
 
-    async def get(self, path: str, **params: Any) -> httpx.Response:
-        return await self.client.get(path, params=params)
+    async def get(self, path: str, *, as_: str | None = "", **params: Any) -> httpx.Response:
+        """``as_``: the demo principal to read as (default ``reader``; ``None``: no key)."""
+        reader = self.reader if as_ == "" else as_
+        headers = {} if reader is None else {"Authorization": f"Bearer {demo_key(reader)}"}
+        return await self.client.get(path, params=params, headers=headers)
 
 
-@pytest.fixture
-async def corridor(database_url: str) -> AsyncIterator[Corridor]:
+@asynccontextmanager
+async def open_corridor(database_url: str) -> AsyncIterator[Corridor]:
+    """The tracker's API as its app composes it (trust rules, authenticator) on a fresh
+    database, the clock at ``NOW``; a tracker with metrics in the same registry."""
     engine = db.make_engine(database_url)
     await db.migrate(engine, MIGRATIONS)
+    registry = make_registry()
     app: FastAPI = create_app(
         service="tracker_test",
         title="tracker",
         description="",
-        registry=make_registry(),
+        registry=registry,
         checks=lambda: {},
     )
-    api.install(app, api.Reads(engine, TOPOLOGY, clock=lambda: NOW))
+    settings = TrackerSettings(environment="local")
+    security = build_security(settings, TOPOLOGY, registry, "tracker", lambda: NOW)
+    api.install(app, api.Reads(engine, security.rules, clock=lambda: NOW), security.authenticator)
+    metrics = TrackerMetrics(registry, TOPOLOGY)
+    tracker = Tracker(engine, security.rules, metrics=metrics, stats_refresh_seconds=0)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://tracker") as client:
-            yield Corridor(client, Tracker(engine, TOPOLOGY, stats_refresh_seconds=0))
+            yield Corridor(client, tracker, app)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def corridor(database_url: str) -> AsyncIterator[Corridor]:
+    async with open_corridor(database_url) as opened:
+        yield opened
 
 
 def until(posts: list[Post], event_type: str, location: str | None = None) -> list[Post]:
@@ -127,7 +152,7 @@ async def test_a_shipment_in_transit_shows_where_it_is_and_when_it_should_arrive
         body["last_event"]["occurred_at"]
     )
     assert isinstance(body["delayed"], bool)
-    assert body["counts"] == {"events": view.events, "duplicates": 0}
+    assert body["counts"] == {"events": view.events, "duplicates": 0, "set_aside": 0}
 
 
 async def test_the_timeline_is_in_time_order_without_copies_and_pages_with_a_cursor(

@@ -30,7 +30,7 @@ from tests.integration.test_tracker_consumer import (
     settings_for,
 )
 from tests.support import eventually
-from tests.unit.test_tracker_samples import START, TOPOLOGY, domain_event, journey
+from tests.unit.test_tracker_samples import RULES, START, domain_event, journey
 
 pytestmark = pytest.mark.integration
 
@@ -112,7 +112,7 @@ async def test_scrambled_copied_and_replayed_journeys_end_as_the_fold_of_their_e
     for shipment_id in ids:
         mine = [e for e in unique_events.values() if e.shipment_id == shipment_id]
         shipment = after[shipment_id]
-        assert shipment.view == fold(shipment_id, mine, TOPOLOGY), note
+        assert shipment.view == fold(shipment_id, mine, RULES), note
         assert shipment.view.events == len(mine), note
         assert (shipment.version, shipment.view) == (
             before[shipment_id].version,

@@ -37,7 +37,7 @@ from services.tracker.domain import (
 )
 from services.tracker.handlers import Tracker, is_permanent
 from tests.conftest import unique as unique_id
-from tests.unit.test_tracker_samples import START, TOPOLOGY, domain_event, journey
+from tests.unit.test_tracker_samples import RULES, START, domain_event, journey
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ class FakeStates:
 
 
 def tracker_on(engine: AsyncEngine, states: FakeStates | None = None) -> Tracker:
-    return Tracker(engine, TOPOLOGY, publish=states, stats_refresh_seconds=0, eta_min_samples=3)
+    return Tracker(engine, RULES, publish=states, stats_refresh_seconds=0, eta_min_samples=3)
 
 
 async def stored(engine: AsyncEngine, shipment_id: str) -> TrackedShipment:
@@ -107,7 +107,7 @@ async def test_a_journey_applied_in_batches_is_the_fold_of_its_events(
     for start in range(0, len(all_events), 4):
         await tracker.apply(all_events[start : start + 4])
     shipment = await stored(engine, shipment_id)
-    assert shipment.view == fold(shipment_id, all_events, TOPOLOGY)
+    assert shipment.view == fold(shipment_id, all_events, RULES)
     assert shipment.view.status is Status.DELIVERED
     assert shipment.version == len(range(0, len(all_events), 4))
     assert shipment.eta is None
@@ -152,10 +152,10 @@ async def test_a_late_event_takes_its_place_in_time(engine: AsyncEngine) -> None
     late = next(e for e in all_events if e.event_type is EventType.ARRIVED)
     tracker = tracker_on(engine)
     await tracker.apply([e for e in all_events if e is not late])
-    assert (await stored(engine, shipment_id)).view != fold(shipment_id, all_events, TOPOLOGY)
+    assert (await stored(engine, shipment_id)).view != fold(shipment_id, all_events, RULES)
     await tracker.apply([late])
     shipment = await stored(engine, shipment_id)
-    assert shipment.view == fold(shipment_id, all_events, TOPOLOGY)
+    assert shipment.view == fold(shipment_id, all_events, RULES)
 
 
 async def test_closed_sections_and_segment_runs_are_kept_as_rows(engine: AsyncEngine) -> None:
@@ -225,7 +225,7 @@ async def test_concurrent_batches_for_the_same_shipments_lose_nothing(
     await asyncio.gather(run(one, halves[0]), run(two, halves[1]))
     for sid in ids:
         mine = [e for e in all_events if e.shipment_id == sid]
-        assert (await stored(engine, sid)).view == fold(sid, mine, TOPOLOGY)
+        assert (await stored(engine, sid)).view == fold(sid, mine, RULES)
         assert await stored_event_count(engine, sid) == len({e.key for e in mine})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,10 @@ from corridor.journeys import Post
 from corridor.v1 import common_pb2, events_pb2, shipments_pb2
 from services.tracker.consumer import EventsHandler, Rejected, decode
 from services.tracker.domain import Classifier, Event, EventType, TrackedShipment, fold
+from services.tracker.handlers import BatchResult
+from services.tracker.handlers.conflicts import conflict
 from services.tracker.publication import shipment_state, state_record
-from tests.unit.test_tracker_samples import TOPOLOGY, cargo_event, domain_event, journey
+from tests.unit.test_tracker_samples import RULES, TOPOLOGY, cargo_event, domain_event, journey
 
 Change = Callable[[events_pb2.CargoEvent], None]
 
@@ -108,7 +111,7 @@ def test_a_valid_record_becomes_the_domain_event_with_microsecond_times() -> Non
 def test_the_published_state_carries_the_view_its_estimate_and_version() -> None:
     posts = journey(8, "EDGE-2")
     events = [domain_event(p) for p in posts[:12]]
-    view = fold("EDGE-2", events, TOPOLOGY)
+    view = fold("EDGE-2", events, RULES)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     eta = now + timedelta(days=3)
     shipment = TrackedShipment(view, eta, True, 7, 2, now)
@@ -147,10 +150,11 @@ class FakeTracker:
         self.applied: list[list[str]] = []
         self.published = 0
 
-    async def apply(self, batch: list[Event]) -> None:
+    async def apply(self, batch: list[Event]) -> BatchResult:
         if any(e.event_id in self.poisoned for e in batch):
             raise self.error
         self.applied.append([e.event_id for e in batch])
+        return BatchResult(applied=list(batch))
 
     def count_dead_letters(self, count: int) -> None:
         pass
@@ -186,3 +190,61 @@ async def test_a_failure_that_may_pass_is_raised_for_the_batch_to_be_retried() -
     with pytest.raises(OperationalError):
         await EventsHandler(tracker, TOPOLOGY)(records_of(posts))
     assert tracker.applied == []
+
+
+def test_the_parties_and_legs_a_booking_names_are_decoded() -> None:
+    message = valid()
+    message.booking.parties.shipper = "shipper-xian"
+    message.booking.parties.consignee = "consignee-tbilisi"
+    message.booking.legs.add(carrier="port-aktau", origin="KZAAU", destination="")
+    event = decode(message.SerializeToString(), TOPOLOGY)
+    assert event.booking is not None
+    assert event.booking.parties == {"shipper": "shipper-xian", "consignee": "consignee-tbilisi"}
+    assert [(g.carrier, g.origin, g.destination) for g in event.booking.legs] == [
+        ("port-aktau", "KZAAU", "")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda b: setattr(b.parties, "shipper", "Not An Id"), "booking.parties.shipper is"),
+        (lambda b: b.legs.add(carrier=""), "missing booking.legs[0].carrier"),
+        (lambda b: b.legs.add(carrier="gr", origin="XXZZZ"), "unknown node 'XXZZZ' in booking"),
+    ],
+)
+def test_a_booking_naming_a_malformed_party_or_leg_is_rejected(
+    change: Callable[[events_pb2.Booking], object], reason: str
+) -> None:
+    message = valid()
+    change(message.booking)
+    with pytest.raises(Rejected, match=re.escape(reason)):
+        decode(message.SerializeToString(), TOPOLOGY)
+
+
+def test_a_copy_is_harmless_only_when_its_content_is_the_same() -> None:
+    event = domain_event(journey(6, "EDGE-5")[3])
+    retried = event._replace(recorded_at=event.occurred_at + timedelta(hours=1))
+    assert conflict(event, retried) is None
+    moved = event._replace(location="KZALA", occurred_at=event.occurred_at + timedelta(days=1))
+    reason = conflict(event, moved)
+    assert reason is not None
+    assert reason.startswith("conflicting duplicate: ")
+    assert reason.endswith("occurred_at, location")
+
+
+async def test_a_conflicting_duplicate_is_dead_lettered_with_its_reason() -> None:
+    posts = journey(9, "EDGE-6")[:3]
+    records = records_of(posts)
+
+    class Conflicted(FakeTracker):
+        async def apply(self, batch: list[Event]) -> BatchResult:
+            result = await super().apply(batch)
+            result.conflicting = [(batch[1], "conflicting duplicate: test")]
+            return result
+
+    tracker = Conflicted(set(), RuntimeError())
+    letters = await EventsHandler(tracker, TOPOLOGY)(records)
+    assert [(letter.record.offset, letter.reason) for letter in letters] == [
+        (1, "conflicting duplicate: test")
+    ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corridor.parties import Leg
 from services.tracker.domain import (
     Booking,
     Classifier,
@@ -23,15 +25,17 @@ from services.tracker.domain import (
     newly_closed,
     unique_in_order,
 )
-from tests.unit.test_tracker_samples import TOPOLOGY, journey_events
+from tests.unit.test_tracker_samples import RULES, journey_events
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+# Through Aktau (the fastest route goes through Kuryk): the booking names the legs.
 BOOKING = Booking(
     origin="CNHRS",
     destination="GEPTI",
     container_type="40HC",
     gross_weight_kg=20_000,
     promised_delivery_at=T0 + timedelta(days=14),
+    legs=(Leg("ktz", "CNHRS", "KZAAU"), Leg("asco", "KZAAU", "AZBAK")),
 )
 _ids = iter(range(1_000_000))
 
@@ -48,6 +52,7 @@ def ev(
     recorded_hours: float | None = None,
     reason: str = "",
     container_no: str = "",
+    booking: Booking = BOOKING,
 ) -> Event:
     kind = EventType(event_type)
     return Event(
@@ -62,12 +67,12 @@ def ev(
         mode=mode,
         reason=reason,
         container_no=container_no,
-        booking=BOOKING if kind is EventType.BOOKED else None,
+        booking=booking if kind is EventType.BOOKED else None,
     )
 
 
 def view_of(*events: Event) -> ShipmentView:
-    return fold("S1", events, TOPOLOGY)
+    return fold("S1", events, RULES)
 
 
 def to_aktau() -> list[Event]:
@@ -158,8 +163,8 @@ def test_estimates_and_plans_never_change_the_status() -> None:
 
 def test_the_most_recently_recorded_estimate_of_arrival_is_the_carrier_eta() -> None:
     booked = ev("BOOKED", 0, "CNHRS", carrier="mcm")
-    newer = ev("ARRIVED", 250, "GEPTI", classifier="EST", recorded_hours=10)
-    older = ev("ARRIVED", 300, "GEPTI", classifier="EST", recorded_hours=2)
+    newer = ev("ARRIVED", 250, "GEPTI", classifier="EST", recorded_hours=10, carrier="mcm")
+    older = ev("ARRIVED", 300, "GEPTI", classifier="EST", recorded_hours=2, carrier="mcm")
     elsewhere = ev("ARRIVED", 100, "KZAAU", classifier="EST", recorded_hours=11)
     for order in ([booked, newer, older, elsewhere], [older, elsewhere, newer, booked]):
         view = view_of(*order)
@@ -179,7 +184,7 @@ def test_a_late_older_event_never_rolls_a_delivered_shipment_back() -> None:
 
 
 def test_actual_events_after_the_delivery_only_count() -> None:
-    events = [*to_aktau(), ev("DELIVERED", 400, "AZBAK", carrier="port-baku")]
+    events = [*to_aktau(), ev("DELIVERED", 400, "GEPTI", carrier="port-poti")]
     delivered = view_of(*events)
     later = view_of(*events, ev("ARRIVED", 500, "GEGAR", carrier="gr"))
     assert later.events == delivered.events + 1
@@ -203,7 +208,9 @@ def test_sections_change_at_each_border_and_the_caspian_is_a_section_of_its_own(
 
 
 def test_the_delivery_closes_the_last_section() -> None:
-    view = view_of(*to_aktau(), ev("DELIVERED", 180, "AZBAK", carrier="port-baku"))
+    to_baku = ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=replace(BOOKING, destination="AZBAK"))
+    events = [to_baku, *to_aktau()[1:]]
+    view = view_of(*events, ev("DELIVERED", 180, "AZBAK", carrier="port-baku"))
     assert view.sections[-1].country == "AZ"
     assert view.sections[-1].exited_at == T0 + timedelta(hours=180)
 
@@ -266,12 +273,12 @@ def test_events_at_the_same_instant_are_ordered_by_type_then_carrier_and_id() ->
 
 def test_advancing_with_a_late_actual_event_is_refused() -> None:
     events = to_aktau()
-    view = view_of(*events[5:])
-    assert not can_advance(view, [events[0]])
+    view = view_of(events[0], *events[5:])
+    assert not can_advance(view, [events[1]], RULES)
     with pytest.raises(ValueError, match="re-fold"):
-        advance(view, [events[0]], TOPOLOGY)
+        advance(view, [events[1]], RULES)
     estimate = ev("ARRIVED", -5, "GEPTI", classifier="EST")
-    assert can_advance(view, [estimate])
+    assert can_advance(view, [estimate], RULES)
 
 
 def test_newly_closed_lists_only_what_the_new_view_closed() -> None:
@@ -289,8 +296,8 @@ def test_newly_closed_lists_only_what_the_new_view_closed() -> None:
 def test_advancing_a_stored_view_equals_folding_everything(seed: int, cut: int) -> None:
     events = unique_in_order(journey_events(seed, f"P{seed}"))
     prefix, suffix = events[:cut], events[cut:]
-    stored = codec.from_dict(codec.to_dict(fold(f"P{seed}", prefix, TOPOLOGY)))
-    assert advance(stored, suffix, TOPOLOGY) == fold(f"P{seed}", events, TOPOLOGY)
+    stored = codec.from_dict(codec.to_dict(fold(f"P{seed}", prefix, RULES)))
+    assert advance(stored, suffix, RULES) == fold(f"P{seed}", events, RULES)
 
 
 @settings(max_examples=40, deadline=None)
@@ -301,11 +308,11 @@ def test_the_fold_does_not_depend_on_arrival_order_or_copies(
     events = journey_events(seed, f"P{seed}")
     scrambled = events + shuffle.sample(events, k=len(events) // 3)
     shuffle.shuffle(scrambled)
-    assert fold(f"P{seed}", scrambled, TOPOLOGY) == fold(f"P{seed}", events, TOPOLOGY)
+    assert fold(f"P{seed}", scrambled, RULES) == fold(f"P{seed}", events, RULES)
 
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), cut=st.integers(0, 40))
 def test_a_view_survives_its_json_form(seed: int, cut: int) -> None:
-    view = fold(f"P{seed}", journey_events(seed, f"P{seed}")[:cut], TOPOLOGY)
+    view = fold(f"P{seed}", journey_events(seed, f"P{seed}")[:cut], RULES)
     assert codec.from_json(codec.to_json(view)) == view

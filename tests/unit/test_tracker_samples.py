@@ -7,6 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from corridor.journeys import JourneyOptions, Post, plan_journey
+from corridor.parties import TrustRules
+from corridor.principals import DEMO_PRINCIPALS_FILE, load_registry
 from corridor.topology import load_topology
 from corridor.v1 import common_pb2, events_pb2
 from services.tracker.consumer import decode
@@ -14,6 +16,8 @@ from services.tracker.domain import Event, EventType
 from services.tracker.publication import timestamp
 
 TOPOLOGY = load_topology()
+# The trust rules over the demo principals (docs/security.md), with their default windows.
+RULES = TrustRules(TOPOLOGY, load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local"))
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
 
@@ -49,6 +53,8 @@ def cargo_event(post: Post, recorded_at: datetime | None = None) -> events_pb2.C
                 promised_delivery_at=timestamp(
                     datetime.fromisoformat(booking["promised_delivery_at"])
                 ),
+                parties=events_pb2.BookingParties(**booking.get("parties", {})),
+                legs=[events_pb2.BookingLeg(**leg) for leg in booking.get("legs", ())],
             )
         )
     return message

@@ -1,23 +1,16 @@
-"""The query API's response shapes (``XOut``) and how stored shipments and events become
-them."""
+"""The query API's response shapes (``XOut``); ``convert.py`` makes them from stored
+shipments and events."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from corridor.topology import Topology
-from services.tracker.domain import Event, TrackedShipment, dwell_kind
+from corridor.parties import REASONS
 
 StatusName = Literal["BOOKED", "IN_TRANSIT", "HELD", "DELIVERED"]
-
-
-def section_target(country: str, topology: Topology) -> int | None:
-    """The published transit target of a section, in seconds."""
-    hours = topology.section_targets.get(country)
-    return None if hours is None else int(hours * 3600)
 
 
 class LastEventOut(BaseModel):
@@ -56,11 +49,25 @@ class MilestoneOut(BaseModel):
 class CountsOut(BaseModel):
     events: int = Field(description="Unique events applied.")
     duplicates: int = Field(description="Redelivered or re-posted copies ignored.")
+    set_aside: int = Field(description="Events that do not count (held or refused).")
+
+
+class PartiesOut(BaseModel):
+    shipper: str | None
+    consignee: str | None
+    forwarder: str | None
+
+
+class LegOut(BaseModel):
+    carrier: str
+    origin: str | None
+    destination: str | None
 
 
 class ShipmentOut(BaseModel):
     shipment_id: str
     status: StatusName
+    booker: str | None = Field(description="The carrier whose booking made the shipment.")
     container_no: str | None
     wagon_no: str | None
     container_type: str | None
@@ -74,6 +81,12 @@ class ShipmentOut(BaseModel):
     eta: datetime | None = Field(description="Estimated arrival at the destination.")
     carrier_eta: datetime | None = Field(description="The carrier's latest estimate (EST).")
     promised_delivery_at: datetime | None
+    cargo_description: str | None = Field(
+        description="Shown to operators, customs, the booker, leg carriers, named parties."
+    )
+    hs_code: str | None = Field(description="As cargo_description.")
+    parties: PartiesOut | None = Field(description="As cargo_description.")
+    legs: list[LegOut] = Field(description="Carriers the booking engages.")
     delayed: bool
     hold_reason: str | None
     milestones: list[MilestoneOut] = Field(description="Latest estimates and plans.")
@@ -95,6 +108,8 @@ class BookingOut(BaseModel):
     cargo_description: str | None
     hs_code: str | None
     promised_delivery_at: datetime | None
+    parties: PartiesOut | None
+    legs: list[LegOut]
 
 
 class EventOut(BaseModel):
@@ -144,94 +159,22 @@ class CorridorOut(BaseModel):
     sections: list[SectionKpiOut]
 
 
-def shipment_out(shipment: TrackedShipment, topology: Topology) -> ShipmentOut:
-    """The JSON view of a stored shipment."""
-    view = shipment.view
-    last = view.last_event
-    return ShipmentOut(
-        shipment_id=view.shipment_id,
-        status=view.status.value,
-        container_no=view.container_no or None,
-        wagon_no=view.wagon_no or None,
-        container_type=view.container_type or None,
-        gross_weight_kg=view.gross_weight_kg if view.booking else None,
-        origin=view.origin or None,
-        destination=view.destination or None,
-        current_location=view.current_location or None,
-        last_event=None
-        if last is None
-        else LastEventOut(
-            event_id=last.event_id,
-            carrier=last.carrier,
-            event_type=last.event_type.value,
-            classifier=last.classifier.value,
-            location=last.location,
-            occurred_at=last.occurred_at,
-        ),
-        sections=[
-            SectionOut(
-                country=s.country,
-                entered_at=s.entered_at,
-                exited_at=s.exited_at,
-                transit_seconds=s.transit_seconds,
-                target_seconds=section_target(s.country, topology),
-            )
-            for s in view.sections
-        ],
-        dwells=[
-            DwellOut(
-                node=d.node,
-                kind=cast(Literal["border", "port"], dwell_kind(d.node, topology)),
-                arrived_at=d.arrived_at,
-                departed_at=d.departed_at,
-                dwell_seconds=d.dwell_seconds,
-            )
-            for d in view.dwells
-        ],
-        eta=shipment.eta,
-        carrier_eta=view.carrier_eta,
-        promised_delivery_at=view.promised_delivery_at,
-        delayed=shipment.delayed,
-        hold_reason=view.hold_reason or None,
-        milestones=[
-            MilestoneOut(
-                classifier=cast(Literal["EST", "PLN"], m.classifier.value),
-                event_type=m.event_type.value,
-                location=m.location,
-                expected_at=m.expected_at,
-                carrier=m.carrier,
-            )
-            for m in sorted(view.milestones, key=lambda m: (m.expected_at, m.slot))
-        ],
-        counts=CountsOut(events=view.events, duplicates=shipment.duplicates),
-        version=shipment.version,
-        updated_at=shipment.updated_at,
+class SetAsideOut(BaseModel):
+    carrier: str
+    event_id: str
+    shipment_id: str
+    event_type: str
+    location: str
+    occurred_at: datetime
+    recorded_at: datetime | None
+    outcome: Literal["held", "refused"] = Field(
+        description="held: waiting for a booking that makes the carrier a party; refused: "
+        "for good (a held event whose hold window passed is refused, hold_expired)."
     )
+    reason: str = Field(description="Reason code: " + ", ".join(REASONS) + ".")
+    message: str
 
 
-def event_out(event: Event) -> EventOut:
-    booking = event.booking
-    return EventOut(
-        event_id=event.event_id,
-        carrier=event.carrier,
-        event_type=event.event_type.value,
-        classifier=event.classifier.value,
-        occurred_at=event.occurred_at,
-        recorded_at=event.recorded_at,
-        location=event.location,
-        mode=event.mode or None,
-        container_no=event.container_no or None,
-        wagon_no=event.wagon_no or None,
-        reason=event.reason or None,
-        booking=None
-        if booking is None
-        else BookingOut(
-            origin=booking.origin,
-            destination=booking.destination,
-            container_type=booking.container_type or None,
-            gross_weight_kg=booking.gross_weight_kg,
-            cargo_description=booking.cargo_description or None,
-            hs_code=booking.hs_code or None,
-            promised_delivery_at=booking.promised_delivery_at,
-        ),
-    )
+class SetAsidePage(BaseModel):
+    items: list[SetAsideOut]
+    next_cursor: str | None

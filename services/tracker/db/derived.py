@@ -1,4 +1,5 @@
-"""The rows derived from views: closed sections, segment runs, closed dwells.
+"""The rows derived from views: closed sections, segment runs, closed dwells, the events
+set aside, the access scopes.
 
 They are a function of each shipment's view, kept in step in the same transaction: the rows
 that are new or differ are upserted, those that no longer exist deleted. The fold keeps
@@ -14,12 +15,26 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from corridor.topology import Topology
+from corridor.parties import TrustRules, access_scopes
 from services.tracker.db.bulk import Upsert, columns_of
-from services.tracker.db.tables import node_dwells, section_transits, segment_times
-from services.tracker.domain import Dwell, Section, ShipmentView, dwell_kind
+from services.tracker.db.tables import (
+    node_dwells,
+    section_transits,
+    segment_times,
+    set_aside_events,
+    shipment_access,
+)
+from services.tracker.domain import Dwell, Section, SetAside, ShipmentView, dwell_kind
+from services.tracker.domain.trust import facts_of
 
 KEY = ("shipment_id", "seq")
+KEYS: dict[Table, tuple[str, ...]] = {
+    section_transits: KEY,
+    segment_times: KEY,
+    node_dwells: KEY,
+    set_aside_events: ("carrier", "event_id"),
+    shipment_access: ("shipment_id", "scope"),
+}
 
 
 @dataclass
@@ -27,26 +42,33 @@ class DerivedRows:
     sections: list[dict[str, Any]] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
     dwells: list[dict[str, Any]] = field(default_factory=list)
-    gone: dict[Table, list[tuple[str, int]]] = field(
-        default_factory=lambda: {section_transits: [], segment_times: [], node_dwells: []}
+    set_aside: list[dict[str, Any]] = field(default_factory=list)
+    access: list[dict[str, Any]] = field(default_factory=list)
+    # Keys (in the order of ``KEYS[table]``) of rows that no longer exist.
+    gone: dict[Table, list[tuple[Any, ...]]] = field(
+        default_factory=lambda: {table: [] for table in KEYS}
     )
 
     def extend(self, other: DerivedRows) -> None:
         self.sections += other.sections
         self.segments += other.segments
         self.dwells += other.dwells
+        self.set_aside += other.set_aside
+        self.access += other.access
         for table, keys in other.gone.items():
             self.gone[table] += keys
 
     def upserts(self) -> list[Upsert]:
-        return [
-            Upsert(table, columns_of(rows), KEY, update=True)
+        updated = [
+            Upsert(table, columns_of(rows), KEYS[table], update=True)
             for table, rows in (
                 (section_transits, self.sections),
                 (segment_times, self.segments),
                 (node_dwells, self.dwells),
+                (set_aside_events, self.set_aside),
             )
         ]
+        return [*updated, Upsert(shipment_access, columns_of(self.access), KEYS[shipment_access])]
 
 
 NOTHING = DerivedRows()  # shared: never extended, only read
@@ -93,20 +115,26 @@ def _always(_: object) -> bool:
 
 
 def derived_rows(
-    changes: Sequence[tuple[ShipmentView | None, ShipmentView]], topology: Topology
+    changes: Sequence[tuple[ShipmentView | None, ShipmentView]], rules: TrustRules
 ) -> DerivedRows:
     """The rows to write for these changes (most often none at all)."""
+    topology = rules.topology
     if len(changes) == 1:
         old, new = changes[0]
         if (
             old is not None
             and old.booking is new.booking
+            and old.set_aside is new.set_aside
+            and old.booker == new.booker
             and old.sections == new.sections
             and old.segments == new.segments
             and old.dwells == new.dwells
         ):
             return NOTHING  # nothing closed, nothing changed: the common case
     out = DerivedRows()
+    for old, new in changes:
+        _set_aside_rows(out, old, new)
+        _access_rows(out, old, new, rules)
     for old, new in sorted(changes, key=lambda change: change[1].shipment_id):
         sid = new.shipment_id
         rebooked = old is not None and old.booking != new.booking  # weight and TEU changed
@@ -163,3 +191,44 @@ def derived_rows(
             )
         out.gone[node_dwells] += [(sid, i) for i in gone]
     return out
+
+
+def _set_aside_rows(out: DerivedRows, old: ShipmentView | None, new: ShipmentView) -> None:
+    """Rows of events newly set aside (or whose outcome changed); keys no longer set aside."""
+    before = () if old is None else old.set_aside
+    if before == new.set_aside:
+        return  # the common case: the same (mostly empty) tuple
+    known = {item.key: item for item in before}
+    now = {item.key for item in new.set_aside}
+    for item in new.set_aside:
+        if known.get(item.key) != item:
+            out.set_aside.append(_set_aside_row(new.shipment_id, item))
+    out.gone[set_aside_events] += [key for key in known if key not in now]
+
+
+def _set_aside_row(shipment_id: str, item: SetAside) -> dict[str, Any]:
+    return {
+        "carrier": item.carrier,
+        "event_id": item.event_id,
+        "shipment_id": shipment_id,
+        "event_type": item.event_type.value,
+        "location": item.location,
+        "occurred_at": item.occurred_at,
+        "recorded_at": item.recorded_at,
+        "outcome": item.outcome,
+        "reason": item.reason,
+        "message": item.message[:300],
+    }
+
+
+def _access_rows(
+    out: DerivedRows, old: ShipmentView | None, new: ShipmentView, rules: TrustRules
+) -> None:
+    """Scopes added and removed: only when the booker or the booking changed (rare)."""
+    if old is not None and old.booker == new.booker and old.booking == new.booking:
+        return
+    before = frozenset() if old is None else access_scopes(rules, facts_of(old))
+    after = access_scopes(rules, facts_of(new))
+    sid = new.shipment_id
+    out.access += [{"shipment_id": sid, "scope": scope} for scope in sorted(after - before)]
+    out.gone[shipment_access] += [(sid, scope) for scope in sorted(before - after)]

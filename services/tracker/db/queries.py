@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import and_, func, literal, or_, select, tuple_
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.tracker.db.rows import event_of, tracked_of
-from services.tracker.db.tables import events, section_transits, shipments
+from services.tracker.db.tables import (
+    events,
+    section_transits,
+    set_aside_events,
+    shipment_access,
+    shipments,
+)
 from services.tracker.domain import Event, Status, TrackedShipment
 
 TimelineKey = tuple[datetime, int, str, str]
@@ -36,9 +45,18 @@ async def list_shipments(
     delayed: bool | None = None,
     container_no: str | None = None,
     wagon_no: str | None = None,
+    scopes: Collection[str] | None = None,
 ) -> list[TrackedShipment]:
-    """Shipments in ``shipment_id`` order after the cursor, filtered."""
+    """Shipments in ``shipment_id`` order after the cursor, filtered; with ``scopes``, only
+    those readable through one of them (``None``: every shipment, for operators)."""
     query = select(shipments).where(shipments.c.state.is_not(None))
+    if scopes is not None:
+        readable = (
+            select(shipment_access.c.shipment_id)
+            .where(shipment_access.c.shipment_id == shipments.c.shipment_id)
+            .where(shipment_access.c.scope.in_(sorted(scopes)))
+        )
+        query = query.where(readable.exists())
     if after is not None:
         query = query.where(shipments.c.shipment_id > after)
     if status is not None:
@@ -58,9 +76,15 @@ async def list_shipments(
 async def timeline(
     conn: AsyncConnection, shipment_id: str, *, limit: int, after: TimelineKey | None = None
 ) -> list[Event]:
-    """A shipment's unique events in the fold's order: time, then event type, carrier, id."""
+    """A shipment's unique events that count (none set aside) in the fold's order: time,
+    then event type, carrier, id."""
     key = (events.c.occurred_at, events.c.rank, events.c.carrier, events.c.event_id)
-    query = select(events).where(events.c.shipment_id == shipment_id)
+    aside = (
+        select(set_aside_events.c.event_id)
+        .where(set_aside_events.c.carrier == events.c.carrier)
+        .where(set_aside_events.c.event_id == events.c.event_id)
+    )
+    query = select(events).where(events.c.shipment_id == shipment_id).where(~aside.exists())
     if after is not None:
         bound = (literal(value, column.type) for column, value in zip(key, after, strict=True))
         query = query.where(tuple_(*key) > tuple_(*bound))
@@ -118,3 +142,33 @@ async def section_samples(conn: AsyncConnection, since: datetime) -> list[Sectio
         SectionSample(r.country, int(r.transit_seconds), float(r.kilograms), float(r.teu))
         for r in await conn.execute(query)
     ]
+
+
+async def set_aside(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    held_since: datetime,
+    carrier: str | None = None,
+    outcome: str | None = None,
+    after: tuple[str, str] | None = None,
+) -> list[Row[Any]]:
+    """Events set aside, in ``(carrier, event_id)`` order after the cursor. A held event
+    received before ``held_since`` (now minus the hold window) counts as refused."""
+    table = set_aside_events
+    query = select(table)
+    if carrier is not None:
+        query = query.where(table.c.carrier == carrier)
+    if after is not None:
+        query = query.where(tuple_(table.c.carrier, table.c.event_id) > tuple_(*after))
+    expired = and_(
+        table.c.outcome == "held",
+        table.c.recorded_at.is_not(None),
+        table.c.recorded_at < held_since,
+    )
+    if outcome == "held":
+        query = query.where(table.c.outcome == "held").where(~expired)
+    elif outcome == "refused":
+        query = query.where(or_(table.c.outcome == "refused", expired))
+    query = query.order_by(table.c.carrier, table.c.event_id).limit(limit)
+    return list(await conn.execute(query))

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from corridor.topology import Topology
+from corridor.parties import TrustRules
 from services.tracker.db.bulk import Upsert, upsert
-from services.tracker.db.derived import DerivedRows, derived_rows
+from services.tracker.db.derived import KEYS, DerivedRows, derived_rows
 from services.tracker.db.rows import event_columns, event_of, tracked_of
 from services.tracker.db.tables import (
     events,
@@ -65,8 +65,8 @@ class Prepared:
     derived: DerivedRows
 
 
-def prepare(old: ShipmentView | None, new: TrackedShipment, topology: Topology) -> Prepared:
-    return Prepared(old, new, codec.to_json(new.view), derived_rows([(old, new.view)], topology))
+def prepare(old: ShipmentView | None, new: TrackedShipment, rules: TrustRules) -> Prepared:
+    return Prepared(old, new, codec.to_json(new.view), derived_rows([(old, new.view)], rules))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,21 @@ async def insert_events(
         ),
     )
     return {(r.carrier, r.event_id) for r in inserted}
+
+
+async def read_events(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Event]:
+    """The stored events of these keys (to tell a harmless copy from a conflicting one)."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[str, str], Event] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        key = tuple_(events.c.carrier, events.c.event_id)
+        for row in await conn.execute(select(events).where(key.in_(chunk))):
+            event = event_of(row)
+            found[event.key] = event
+    return found
 
 
 async def read_shipments(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, StoredShipment]:
@@ -163,7 +178,7 @@ async def save_changes(
         derived.extend(change.prepared.derived)
     for table, keys in derived.gone.items():
         if keys:
-            key = tuple_(table.c.shipment_id, table.c.seq)
+            key = tuple_(*(table.c[name] for name in KEYS[table]))
             await conn.execute(delete(table).where(key.in_(keys)))
     written = await upsert(
         conn,

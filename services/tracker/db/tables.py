@@ -5,7 +5,12 @@
   its ``version`` and the ``published_version`` already sent to ``cargo.shipments.v1``;
 - ``section_transits``, ``segment_times``, ``node_dwells``: the closed sections, segment
   runs and dwells of every shipment, derived from its view in the same transaction; they
-  feed the corridor KPIs and the ETA medians with plain SQL.
+  feed the corridor KPIs and the ETA medians with plain SQL;
+- ``set_aside_events``: the events of every shipment its fold set aside (held or refused,
+  with the reason), derived from the view likewise; the timeline leaves them out and
+  ``GET /v1/events/refused`` lists them;
+- ``shipment_access``: the access scopes of every shipment (``corridor.parties``), derived
+  from its effective booking; lists of shipments are filtered through them.
 """
 
 from __future__ import annotations
@@ -122,4 +127,28 @@ node_dwells = Table(
     Column("departed_at", UtcDateTime, nullable=False),
     Column("seconds", BigInteger, nullable=False),
     Index(None, "node", "departed_at"),
+)
+
+set_aside_events = Table(
+    "set_aside_events",
+    metadata,
+    Column("carrier", String(64), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("shipment_id", String(64), nullable=False),
+    Column("event_type", String(20), nullable=False),
+    Column("location", String(16), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=True),
+    Column("outcome", String(8), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("message", String(300), nullable=False),
+    Index(None, "shipment_id"),
+)
+
+shipment_access = Table(
+    "shipment_access",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("scope", String(80), primary_key=True),
+    Index(None, "scope", "shipment_id"),
 )

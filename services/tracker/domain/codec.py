@@ -16,6 +16,7 @@ from services.tracker.domain.view import (
     Milestone,
     Section,
     SegmentTime,
+    SetAside,
     ShipmentView,
     Status,
 )
@@ -52,6 +53,9 @@ def to_json(view: ShipmentView) -> str:
             '"last_order":null'
             if order is None
             else f'"last_order":[{t(order[0])},{int(order[1])},{s(order[2])},{s(order[3])}]',
+            f'"booker":{s(view.booker)}',
+            f'"booked_at":{t(view.booked_at)}',
+            f'"booking_recorded_at":{t(view.booking_recorded_at)}',
         )
     )
     lists = ",".join(
@@ -61,6 +65,7 @@ def to_json(view: ShipmentView) -> str:
             ("dwells", view.dwells),
             ("segments", view.segments),
             ("milestones", view.milestones),
+            ("set_aside", view.set_aside),
         )
     )
     return f"{head},{lists}}}"
@@ -108,4 +113,12 @@ def from_dict(raw: dict[str, Any]) -> ShipmentView:
         last_order=None
         if order is None
         else (moment(order[0]), int(order[1]), str(order[2]), str(order[3])),
+        # Absent from views stored before the trust rules (``advance`` re-folds those).
+        booker=raw.get("booker", ""),
+        booked_at=maybe_moment(raw.get("booked_at")),
+        booking_recorded_at=maybe_moment(raw.get("booking_recorded_at")),
+        set_aside=tuple(
+            SetAside(car, eid, EventType(k), Classifier(c), loc, moment(x), maybe_moment(r), *why)
+            for car, eid, k, c, loc, x, r, *why in raw.get("set_aside", ())
+        ),
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from corridor.parties import Leg
 from services.tracker.domain.encoding import dumps, maybe_moment, micros
 
 
@@ -65,7 +66,19 @@ class Booking:
     cargo_description: str = ""
     hs_code: str = ""
     promised_delivery_at: datetime | None = None
+    # The principals the booking names (``booking.parties``; empty when not named) and the
+    # carriers it engages for legs of the journey: both read the shipment.
+    shipper: str = ""
+    consignee: str = ""
+    forwarder: str = ""
+    legs: tuple[Leg, ...] = ()
     _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def parties(self) -> dict[str, str]:
+        """The named parties by role (only those named)."""
+        named = (("shipper", self.shipper), ("consignee", self.consignee))
+        return {role: pid for role, pid in (*named, ("forwarder", self.forwarder)) if pid}
 
     def fragment(self) -> str:
         if self._json is None:
@@ -125,7 +138,7 @@ class LastEvent(NamedTuple):
 def booking_to_dict(booking: Booking | None) -> dict[str, Any] | None:
     if booking is None:
         return None
-    return {
+    raw: dict[str, Any] = {
         "origin": booking.origin,
         "destination": booking.destination,
         "container_type": booking.container_type,
@@ -134,11 +147,17 @@ def booking_to_dict(booking: Booking | None) -> dict[str, Any] | None:
         "hs_code": booking.hs_code,
         "promised_delivery_at": micros(booking.promised_delivery_at),
     }
+    if booking.shipper or booking.consignee or booking.forwarder:
+        raw["parties"] = booking.parties
+    if booking.legs:
+        raw["legs"] = [[g.carrier, g.origin, g.destination] for g in booking.legs]
+    return raw
 
 
 def booking_from_dict(raw: dict[str, Any] | None) -> Booking | None:
     if raw is None:
         return None
+    parties = raw.get("parties") or {}
     return Booking(
         origin=raw["origin"],
         destination=raw["destination"],
@@ -147,4 +166,9 @@ def booking_from_dict(raw: dict[str, Any] | None) -> Booking | None:
         cargo_description=raw["cargo_description"],
         hs_code=raw["hs_code"],
         promised_delivery_at=maybe_moment(raw["promised_delivery_at"]),
+        # Absent from rows written before bookings named parties and legs.
+        shipper=parties.get("shipper", ""),
+        consignee=parties.get("consignee", ""),
+        forwarder=parties.get("forwarder", ""),
+        legs=tuple(Leg(c, o, d) for c, o, d in raw.get("legs", ())),
     )

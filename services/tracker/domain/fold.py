@@ -8,6 +8,14 @@ Both paths run the same ``_step``, so they agree. Estimates and plans only feed 
 milestones, whose rule (the most recently recorded per slot) does not depend on the order,
 so they never force a re-fold (an estimate's ``occurred_at`` is in the future).
 
+Only a party writes a shipment's story (``corridor.parties``; ``trust.py``): the fold first
+picks the effective booking among the bookings (the booker's and operators', latest
+``occurred_at``; anybody else's is refused), then steps through the events in order,
+applying only those ``judge`` lets count. Every other event is *set aside* on the view
+(held or refused, with its reason) and changes nothing else. ``advance`` cannot take a new
+booking into a view that holds events (it may make held events count, or change who is a
+party): that is a re-fold too.
+
 Rules (docs/tracker.md explains them):
 - status: ``DELIVERED`` once any actual delivery is known; else ``HELD`` while a customs hold
   is open (closed by a later ``CUSTOMS_RELEASED`` or by a departure); else ``IN_TRANSIT`` once
@@ -28,13 +36,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from corridor.parties import TrustRules, Verdict
 from corridor.topology import Topology
+from services.tracker.domain import trust
 from services.tracker.domain.events import Classifier, Event, EventType, LastEvent, OrderKey
 from services.tracker.domain.view import (
     Dwell,
     Milestone,
     Section,
     SegmentTime,
+    SetAside,
     ShipmentView,
     Status,
 )
@@ -47,7 +58,8 @@ DWELL_ENDS = frozenset({EventType.DEPARTED, EventType.GATE_OUT, EventType.DELIVE
 
 
 class LateEvent(ValueError):
-    """``advance`` was given an actual event that sorts before the last one folded."""
+    """``advance`` was given an actual event that sorts before the last one folded, or a
+    booking for a shipment that holds events: the caller re-folds."""
 
 
 def unique_in_order(events: Iterable[Event]) -> list[Event]:
@@ -64,29 +76,83 @@ def _order(event: Event) -> OrderKey:
     return event.order
 
 
-def fold(shipment_id: str, events: Iterable[Event], topology: Topology) -> ShipmentView:
+def fold(shipment_id: str, events: Iterable[Event], rules: TrustRules) -> ShipmentView:
     view = ShipmentView(shipment_id)
-    for event in unique_in_order(events):
-        _step(view, event, topology)
+    ordered = unique_in_order(events)
+    refused = trust.choose(view, ordered, rules)
+    facts = trust.facts_of(view)
+    topology = rules.topology
+    aside: list[SetAside] = []
+    for event in ordered:
+        if trust.is_booking(event):
+            denied = refused.get(event.key) if refused else None
+            if denied is None:
+                _step(view, event, topology)
+            else:
+                aside.append(denied)
+            continue
+        verdict = trust.verdict(rules, facts, view, event)
+        if verdict.applies:
+            _step(view, event, topology)
+        else:
+            aside.append(trust.set_aside(event, verdict))
+    view.set_aside = tuple(aside)
     return view
 
 
-def can_advance(view: ShipmentView, events: Iterable[Event]) -> bool:
-    """True when every actual event sorts after the last one folded into ``view``."""
-    last = view.last_order
-    return last is None or all(e.order > last for e in events if e.classifier is Classifier.ACT)
+def can_advance(view: ShipmentView, events: Iterable[Event], rules: TrustRules) -> bool:
+    """True when ``advance`` would take these events (no ``LateEvent``)."""
+    try:
+        _judged(view, unique_in_order(events), rules)
+    except LateEvent:
+        return False
+    return True
 
 
-def advance(view: ShipmentView, events: Iterable[Event], topology: Topology) -> ShipmentView:
-    """``view`` with later ``events`` folded in (``can_advance`` must hold)."""
-    ordered = unique_in_order(events)
+def _judged(
+    view: ShipmentView, ordered: list[Event], rules: TrustRules
+) -> list[tuple[Event, Verdict]]:
+    """The events with their verdicts; raises ``LateEvent`` if they cannot be appended: a
+    booking, or an actual event that counts and sorts before the last one folded (one set
+    aside changes nothing, wherever it sorts)."""
+    if view.booking is not None and not view.booker:
+        raise LateEvent("a view stored before the trust rules: re-fold")
+    facts = trust.facts_of(view)
     last = view.last_order
-    if last is not None and any(e.order <= last for e in ordered if e.classifier is ACT):
-        raise LateEvent("an actual event is not after the folded ones: re-fold")
-    result = view.copy()
+    judged = []
     for event in ordered:
-        _step(result, event, topology)
+        if event.classifier is ACT and event.event_type is EventType.BOOKED and event.booking:
+            raise LateEvent("a booking may change which events count: re-fold")
+        verdict = trust.verdict(rules, facts, view, event)
+        late = last is not None and event.classifier is ACT and event.order <= last
+        if late and verdict.applies:
+            raise LateEvent("an actual event is not after the folded ones: re-fold")
+        judged.append((event, verdict))
+    return judged
+
+
+def advance(view: ShipmentView, events: Iterable[Event], rules: TrustRules) -> ShipmentView:
+    """``view`` with later ``events`` folded in; raises ``LateEvent`` when they cannot be
+    appended (an earlier actual event, or a booking for a view that holds events)."""
+    ordered = unique_in_order(events)
+    if view.empty:
+        return fold(view.shipment_id, ordered, rules)
+    judged = _judged(view, ordered, rules)
+    result = view.copy()
+    topology = rules.topology
+    aside: list[SetAside] = []
+    for event, verdict in judged:
+        if verdict.applies:
+            _step(result, event, topology)
+        else:
+            aside.append(trust.set_aside(event, verdict))
+    if aside:  # rare: kept in time order, as the fold keeps them
+        result.set_aside = tuple(sorted((*result.set_aside, *aside), key=_aside_order))
     return result
+
+
+def _aside_order(item: SetAside) -> OrderKey:
+    return item.order
 
 
 def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
@@ -100,8 +166,7 @@ def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
     if event.wagon_no:
         view.wagon_no = event.wagon_no
     if event.event_type is EventType.BOOKED:
-        if event.booking is not None:
-            view.booking = event.booking
+        # The effective booking was chosen before the events were stepped through.
         if view.status is Status.BOOKED:
             view.last_event = LastEvent.of(event)
             view.current_location = event.location

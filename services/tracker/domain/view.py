@@ -8,8 +8,10 @@ from enum import StrEnum
 
 from services.tracker.domain.encoding import EPOCH, dumps, json_string, micros, micros_text
 from services.tracker.domain.events import (
+    RANK,
     Booking,
     Classifier,
+    Event,
     EventType,
     LastEvent,
     OrderKey,
@@ -159,6 +161,71 @@ class Milestone:
         return (self.recorded_at or EPOCH, self.carrier, self.event_id)
 
 
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """An event that does not count for its shipment (``corridor.parties.judge``): held
+    until a booking makes its carrier a party, or refused; it changes nothing else."""
+
+    carrier: str
+    event_id: str
+    event_type: EventType
+    classifier: Classifier
+    location: str
+    occurred_at: datetime
+    recorded_at: datetime | None
+    outcome: str  # held or refused
+    reason: str  # a reason code of corridor.parties
+    message: str
+
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @staticmethod
+    def of(event: Event, outcome: str, reason: str, message: str) -> SetAside:
+        return SetAside(
+            event.carrier,
+            event.event_id,
+            event.event_type,
+            event.classifier,
+            event.location,
+            event.occurred_at,
+            event.recorded_at,
+            outcome,
+            reason,
+            message,
+        )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.carrier, self.event_id)
+
+    @property
+    def order(self) -> OrderKey:
+        return (self.occurred_at, RANK[self.event_type], self.carrier, self.event_id)
+
+    def fragment(self) -> str:
+        if self._json is None:
+            object.__setattr__(
+                self,
+                "_json",
+                dumps(
+                    [
+                        self.carrier,
+                        self.event_id,
+                        self.event_type.value,
+                        self.classifier.value,
+                        self.location,
+                        micros(self.occurred_at),
+                        micros(self.recorded_at),
+                        self.outcome,
+                        self.reason,
+                        self.message,
+                    ]
+                ),
+            )
+        assert self._json is not None
+        return self._json
+
+
 @dataclass(slots=True)
 class ShipmentView:
     """What the unique events of one shipment say, folded in time order."""
@@ -186,6 +253,18 @@ class ShipmentView:
     events: int = 0
     # The order key of the last actual event folded: later ones can be appended.
     last_order: OrderKey | None = None
+    # Trust (corridor.parties): the carrier of the first booking received, the effective
+    # booking's occurred_at, when the shipment first had a booking (received), and the
+    # events set aside (held or refused) in time order.
+    booker: str = ""
+    booked_at: datetime | None = None
+    booking_recorded_at: datetime | None = None
+    set_aside: tuple[SetAside, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Nothing known yet: no event applied or set aside, no booking."""
+        return not self.events and not self.set_aside and self.booking is None
 
     @property
     def origin(self) -> str:
@@ -243,6 +322,10 @@ class ShipmentView:
             self.here_since,
             self.events,
             self.last_order,
+            self.booker,
+            self.booked_at,
+            self.booking_recorded_at,
+            self.set_aside,
         )
 
 

@@ -17,6 +17,11 @@ assumption that every event is new; once the insert confirms it, the views compu
 are written in chunks while the next ones are computed. If some events were stored already
 (a redelivery), nothing has been written yet: the views are computed again from the new
 events only.
+
+A copy of a stored event (same ``(carrier, event_id)``) is harmless when its content is the
+same; one that differs (``conflicts.py``) changes nothing and is returned for the consumer
+to dead-letter. Copies inside one batch are compared with the first; copies of stored
+events with the stored rows (read only when the insert says some events were not new).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from corridor.topology import Topology
+from corridor.parties import TrustRules
 from services.tracker.db import store
 from services.tracker.domain import (
     Event,
@@ -44,8 +49,10 @@ from services.tracker.domain import (
     fold,
     is_delayed,
 )
+from services.tracker.handlers.conflicts import conflict
 
 T = TypeVar("T")
+Conflicts = dict[int, tuple[Event, str]]  # id of the batch's event -> (event, reason)
 YIELD_EVERY = 8  # shipments computed between chances for the statements to progress
 SAVE_CHUNK = 32  # the fewest shipments per write while computing goes on
 
@@ -57,11 +64,13 @@ class BatchResult:
     changed: list[tuple[ShipmentView | None, TrackedShipment]] = field(default_factory=list)
     # Acknowledged versions written to the database in this transaction.
     recorded: dict[str, int] = field(default_factory=dict)
+    # Copies of known events with different content (the batch's objects) and why.
+    conflicting: list[tuple[Event, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class BatchContext:
-    topology: Topology
+    rules: TrustRules
     views: Mapping[str, tuple[int, ShipmentView]]  # the cache: version and view
     stats: Statistics
     now: datetime
@@ -124,10 +133,10 @@ class _Planner:
         self, shipment_id: str, events: list[Event], version: int, old: ShipmentView | None
     ) -> None:
         if old is None:
-            view = fold(shipment_id, events, self.ctx.topology)
+            view = fold(shipment_id, events, self.ctx.rules)
         else:
             try:
-                view = advance(old, events, self.ctx.topology)
+                view = advance(old, events, self.ctx.rules)
             except LateEvent:
                 self.late[shipment_id] = (version, old)
                 return
@@ -135,13 +144,13 @@ class _Planner:
 
     def refold(self, shipment_id: str, events: Iterable[Event]) -> None:
         version, old = self.late.pop(shipment_id)
-        self._add(old, fold(shipment_id, events, self.ctx.topology), version)
+        self._add(old, fold(shipment_id, events, self.ctx.rules), version)
 
     def _add(self, old: ShipmentView | None, view: ShipmentView, version: int) -> None:
         ctx = self.ctx
-        eta = estimate_arrival(view, ctx.topology, ctx.stats)
+        eta = estimate_arrival(view, ctx.rules.topology, ctx.stats)
         tracked = TrackedShipment(view, eta, is_delayed(view, eta), version + 1, 0, ctx.now)
-        prepared = store.prepare(old, tracked, ctx.topology)
+        prepared = store.prepare(old, tracked, ctx.rules)
         self.planned[view.shipment_id] = prepared
         self.ready.append(prepared)
 
@@ -163,9 +172,10 @@ def _by_shipment(events: Iterable[Event]) -> dict[str, list[Event]]:
 
 
 def _applied_and_copies(
-    batch: Sequence[Event], new_keys: set[tuple[str, str]]
+    batch: Sequence[Event], new_keys: set[tuple[str, str]], conflicting: Conflicts
 ) -> tuple[list[Event], Counter[str]]:
-    """The events applied (first copies of new keys) and the other copies per shipment."""
+    """The events applied (first copies of new keys) and the other harmless copies per
+    shipment (conflicting copies are neither)."""
     pending = set(new_keys)
     applied: list[Event] = []
     copies: Counter[str] = Counter()
@@ -173,7 +183,7 @@ def _applied_and_copies(
         if event.key in pending:
             pending.discard(event.key)
             applied.append(event)
-        else:
+        elif not conflicting or id(event) not in conflicting:
             copies[event.shipment_id] += 1
     return applied, copies
 
@@ -195,15 +205,20 @@ async def _apply(
     conn: AsyncConnection, pipe: _Pipeline, batch: Sequence[Event], ctx: BatchContext
 ) -> BatchResult:
     unique: dict[tuple[str, str], Event] = {}
+    conflicting: Conflicts = {}
     for event in batch:
-        unique.setdefault(event.key, event)
+        first = unique.setdefault(event.key, event)
+        if first is not event:
+            why = conflict(first, event)
+            if why:
+                conflicting[id(event)] = (event, why)
     events = list(unique.values())
     inserted = pipe.submit(partial(store.insert_events, conn, events, ctx.now))
     groups = _by_shipment(events)
     misses = [i for i in groups if i not in ctx.views]
     reading = pipe.submit(partial(store.read_shipments, conn, misses))
     # Guess: every event is new. Intra-batch copies are known already.
-    applied, copies = _applied_and_copies(batch, set(unique))
+    applied, copies = _applied_and_copies(batch, set(unique), conflicting)
     planner = _Planner(ctx)
     saves: list[asyncio.Task[dict[str, TrackedShipment]]] = []
     confirmed = False
@@ -221,8 +236,16 @@ async def _apply(
     new_keys = await inserted
     if len(new_keys) < len(unique):  # some were stored already: only the new ones count
         assert not saves
+        known = await pipe.submit(
+            partial(store.read_events, conn, [k for k in unique if k not in new_keys])
+        )
+        for event in batch:
+            stored_event = known.get(event.key)
+            why = None if stored_event is None else conflict(stored_event, event)
+            if why:
+                conflicting[id(event)] = (event, why)
         groups = _by_shipment(e for e in events if e.key in new_keys)
-        applied, copies = _applied_and_copies(batch, new_keys)
+        applied, copies = _applied_and_copies(batch, new_keys, conflicting)
         planner = _Planner(ctx)
         for shipment_id, group in groups.items():
             if shipment_id in ctx.views:
@@ -254,7 +277,8 @@ async def _apply(
     await asyncio.gather(*extra)
     return BatchResult(
         applied=applied,
-        duplicates=len(batch) - len(applied),
+        duplicates=len(batch) - len(applied) - len(conflicting),
         changed=[(p.old, saved[i]) for i, p in planner.planned.items()],
         recorded=recorded,
+        conflicting=list(conflicting.values()),
     )

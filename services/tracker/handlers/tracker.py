@@ -24,17 +24,19 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor.kafka import utcnow
-from corridor.topology import Topology
+from corridor.parties import TrustRules
 from services.tracker.db import store
 from services.tracker.domain import (
     Classifier,
     Event,
+    SetAside,
     ShipmentView,
     Statistics,
     TrackedShipment,
     dwell_kind,
     newly_closed,
 )
+from services.tracker.domain.trust import newly_set_aside
 from services.tracker.handlers.batch import BatchContext, BatchResult, apply_batch
 from services.tracker.metrics import TrackerMetrics
 
@@ -64,7 +66,7 @@ class Tracker:
     def __init__(
         self,
         engine: AsyncEngine,
-        topology: Topology,
+        rules: TrustRules,
         *,
         metrics: TrackerMetrics | None = None,
         publish: StatePublish | None = None,
@@ -75,7 +77,8 @@ class Tracker:
         view_cache_size: int = 20_000,
     ) -> None:
         self.engine = engine
-        self.topology = topology
+        self.rules = rules
+        self.topology = rules.topology
         self.metrics = metrics
         self.publish = publish
         self.clock = clock
@@ -133,7 +136,7 @@ class Tracker:
 
     async def _apply_once(self, batch: Sequence[Event]) -> BatchResult:
         ctx = BatchContext(
-            topology=self.topology,
+            rules=self.rules,
             views=self._views,
             stats=await self.statistics(),
             now=self.clock(),
@@ -159,12 +162,38 @@ class Tracker:
         if self.metrics is not None and count:
             self.metrics.events.labels("dead_lettered").inc(count)
 
+    def _set_aside(self, result: BatchResult) -> list[SetAside]:
+        """Events set aside by this batch (not before), each logged once."""
+        found: list[SetAside] = []
+        for old, tracked in result.changed:
+            for item in newly_set_aside(old, tracked.view):
+                found.append(item)
+                log.warning(
+                    "event set aside",
+                    extra={
+                        "carrier": item.carrier,
+                        "event_id": item.event_id,
+                        "shipment_id": tracked.shipment_id,
+                        "outcome": item.outcome,
+                        "reason": item.reason,
+                    },
+                )
+        return found
+
     def _observe(self, result: BatchResult) -> None:
+        aside = self._set_aside(result)
         metrics = self.metrics
         if metrics is None:
             return
         applied_at = self.clock()
-        metrics.events.labels("applied").inc(len(result.applied))
+        fresh = 0
+        if aside:
+            new_keys = {e.key for e in result.applied}
+            fresh = sum(1 for item in aside if item.key in new_keys)
+            for item in aside:
+                metrics.set_aside.labels(item.outcome, item.reason).inc()
+        metrics.events.labels("applied").inc(len(result.applied) - fresh)
+        metrics.events.labels("set_aside").inc(fresh)
         metrics.events.labels("duplicate").inc(result.duplicates)
         for event in result.applied:
             if event.classifier is Classifier.ACT:
