@@ -101,6 +101,11 @@ class Tariff:
         self.metrics.quotes.labels("quoted").inc()
         return result
 
+    async def _booking(self, repo: Repository, shipment_id: str) -> Booking | None:
+        """The booking that counts now, of all the claims stored."""
+        claims = [claim_of(r) for r in await repo.claims(shipment_id)]
+        return trust.effective_booking(self.rules, claims)
+
     async def apply(self, events: Sequence[ShipmentEvent]) -> list[Rejection]:
         """Apply a batch in one transaction; charge what became chargeable."""
         rejections: list[Rejection] = []
@@ -161,9 +166,7 @@ class Tariff:
     ) -> None:
         """Count and log a movement that does not count (yet): it is judged again, against
         the booking then known, whenever the shipment is charged."""
-        booking = trust.effective_booking(
-            self.rules, [claim_of(r) for r in await repo.claims(event.shipment_id)]
-        )
+        booking = await self._booking(repo, event.shipment_id)
         movement = StoredMovement(
             event.carrier, event.event_type, event.location, event.occurred_at, recorded_at
         )
@@ -215,9 +218,7 @@ class Tariff:
                 "quote": booked,
             }
         )
-        booking = trust.effective_booking(
-            self.rules, [claim_of(r) for r in await repo.claims(event.shipment_id)]
-        )
+        booking = await self._booking(repo, event.shipment_id)
         if booking is not None and any(
             (c.carrier, c.event_id) == (event.carrier, event.event_id) for c in booking.refused
         ):
@@ -232,9 +233,7 @@ class Tariff:
         and is not charged yet. Only the movements that count make its storage."""
         if await repo.charge(shipment_id) is not None:
             return None
-        booking = trust.effective_booking(
-            self.rules, [claim_of(r) for r in await repo.claims(shipment_id)]
-        )
+        booking = await self._booking(repo, shipment_id)
         if booking is None or booking.quote is None:
             return None  # movements wait for a booking (that can be priced)
         rows = [movement_of(r) for r in await repo.movements(shipment_id)]
@@ -299,9 +298,7 @@ class Tariff:
         ``NotVisible`` when the principal may not read the shipment."""
         async with self.sessions() as session:
             repo = Repository(session)
-            booking: Booking | None = trust.effective_booking(
-                self.rules, [claim_of(r) for r in await repo.claims(shipment_id)]
-            )
+            booking: Booking | None = await self._booking(repo, shipment_id)
             charge = await repo.charge(shipment_id)
         if booking is None and charge is None:
             return None

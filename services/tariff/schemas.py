@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from corridor.equipment import MAX_ANY_GROSS_MASS_KG
+
 Money = str
 
 
@@ -30,7 +32,12 @@ class QuoteIn(BaseModel):
     origin: str = Field(min_length=1, max_length=16, description="UN/LOCODE of a corridor node")
     destination: str = Field(min_length=1, max_length=16)
     container_type: Literal["20GP", "40GP", "40HC", "45HC", "WAGON"]
-    gross_weight_kg: Decimal = Field(gt=0, le=200_000, description="number or decimal string")
+    gross_weight_kg: Decimal = Field(
+        gt=0,
+        le=MAX_ANY_GROSS_MASS_KG,
+        description="number or decimal string; at most the maximum gross mass of the type "
+        "(ISO 668 for containers)",
+    )
     shipping_date: date | None = Field(default=None, description="defaults to today (UTC)")
 
 

@@ -78,6 +78,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         TARIFF_PORT=str(ports["tariff"]),
         TARIFF_DATABASE_URL=f"sqlite+aiosqlite:///{root / 'tariff.db'}",
         TARIFF_CARDS_DIR=str(cards),
+        # A local run: the demo keys are accepted (production, the default, refuses them).
+        INGEST_ENVIRONMENT="local",
+        TARIFF_ENVIRONMENT="local",
     )
     services = [
         ManagedProcess(name, python_module(f"services.{name}"), env=env, log=log(name))
@@ -173,7 +176,10 @@ async def test_a_journey_posted_at_ingest_is_charged_once_with_the_storage_surch
     await eventually(tariff_caught_up, within=30)
     assert len(mine(await read_to_end(stack.bootstrap, CHARGES_TOPIC))) == 1
 
-    response = await http.get(f"{stack.tariff}/v1/shipments/{shipment_id}/charges")
+    url = f"{stack.tariff}/v1/shipments/{shipment_id}/charges"
+    assert (await http.get(url)).status_code == 401  # shipment data needs a principal
+    # The booker (the joint company, an operator) reads it, with every revenue share.
+    response = await http.get(url, headers={"Authorization": "Bearer demo-mcm"})
     assert response.status_code == 200
     [shown] = response.json()["charges"]
     assert shown["charge_id"] == charge.charge_id
@@ -182,6 +188,10 @@ async def test_a_journey_posted_at_ingest_is_charged_once_with_the_storage_surch
         s["kind"] == "storage" and s["node"] == "KZAAU" and s["amount"] == storage.amount
         for s in shown["surcharges"]
     )
+    assert {s["operator"] for s in shown["apportionment"]} >= {"KTZ", "PORT-AKTAU", "ASCO"}
+    # The Aktau port sees the bill, and of the revenue only its own share.
+    port = await http.get(url, headers={"Authorization": "Bearer demo-port-aktau"})
+    assert [s["operator"] for s in port.json()["charges"][0]["apportionment"]] == ["PORT-AKTAU"]
 
 
 def test_the_tariff_process_refuses_to_start_on_an_invalid_card(tmp_path: Path) -> None:

@@ -352,3 +352,30 @@ async def test_a_charge_committed_but_not_published_is_published_at_start_up_onc
         assert 'corridor_tariff_published_records_total{outcome="ok",topic="' in metrics
     everything = await read_to_end(settings.kafka.bootstrap_servers, settings.charges_topic)
     assert len(charges_of(everything, shipment_id)) == 1
+
+
+async def test_a_conflicting_duplicate_is_dead_lettered_and_another_carriers_booking_too(
+    settings: TariffSettings, publisher: Publisher
+) -> None:
+    shipment_id = unique("SHP")
+    posts = long_aktau_journey(shipment_id, datetime.now(UTC) - timedelta(days=25))
+    booked, departed = posts[0], next(p for p in posts if p.body["event_type"] == "DEPARTED")
+    reused = Post(departed.carrier, {**departed.body, "location": "KZALA"}, departed.occurred_at)
+    rival = Post("ktz", {**booked.body, "event_id": "ktz-booking"}, booked.occurred_at)
+    app = create_app(settings)
+    async with running(app):
+        topic = settings.events_topic
+        await publisher.publish_many(
+            [record(topic, p) for p in (booked, departed, departed, reused, rival)]
+        )
+
+        def mine(records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+            return [r for r in records if header(r, "dlq_source_topic") == topic]
+
+        records = await read_records(
+            settings.kafka.bootstrap_servers, kafka.EVENTS_DLQ_TOPIC, lambda rs: len(mine(rs)) >= 2
+        )
+        reasons = sorted(header(r, "dlq_reason") or "" for r in mine(records))
+        assert reasons[0].startswith("conflicting duplicate: ")
+        assert reasons[1].startswith("not_the_booker: ktz may not amend")
+        assert len(reasons) == 2  # the identical copy of DEPARTED is a harmless retry

@@ -1,13 +1,7 @@
 """The tariff's rules, pure: rate cards, their validation, quotes, charges and money."""
 
 from services.tariff.rates.book import CardBook, Listed, load_card_book
-from services.tariff.rates.card import (
-    CONTAINER_TYPES,
-    MAX_GROSS_MASS_KG,
-    UNITS,
-    WAGON,
-    RateCard,
-)
+from services.tariff.rates.card import CONTAINER_TYPES, UNITS, WAGON, RateCard
 from services.tariff.rates.charging import (
     Charge,
     final_charge,
@@ -35,7 +29,6 @@ __all__ = [
     "CONTAINER_TYPES",
     "CURRENCIES",
     "HANDLING",
-    "MAX_GROSS_MASS_KG",
     "MOVEMENTS",
     "UNITS",
     "WAGON",

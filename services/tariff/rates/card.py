@@ -16,18 +16,6 @@ CONTAINER_TYPES = ("20GP", "40GP", "40HC", "45HC")
 WAGON = "WAGON"
 UNITS = (*CONTAINER_TYPES, WAGON)
 STORAGE_KINDS = ("port", "border")
-# The heaviest a unit may be, gross: for containers the maximum gross mass R of ISO 668
-# (36,000 kg for every 20, 40 and 45 ft Series 1 container since its 2016 amendment, the
-# 2020 edition); a wagon load is not an ISO container and is bounded by the heaviest
-# 1520 mm gauge wagon loads (150 t, ingest's bound). Shared with ingest once
-# ``corridor.equipment`` holds these limits.
-MAX_GROSS_MASS_KG: Mapping[str, Decimal] = {
-    "20GP": Decimal(36_000),
-    "40GP": Decimal(36_000),
-    "40HC": Decimal(36_000),
-    "45HC": Decimal(36_000),
-    WAGON: Decimal(150_000),
-}
 
 UnitRates = Mapping[str, Decimal]
 SegmentKey = frozenset[str]

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from corridor.equipment import MAX_GROSS_MASS_KG
 from corridor.topology import Segment, Topology
 from services.tariff.rates.book import CardBook
-from services.tariff.rates.card import MAX_GROSS_MASS_KG, UNITS, RateCard, quantity, segment_key
+from services.tariff.rates.card import UNITS, RateCard, quantity, segment_key
 from services.tariff.rates.money import ZERO, allocate, round_money
 
 HANDLING = "HANDLING"  # the mode of a port handling leg (from == to == the port)
@@ -113,12 +114,14 @@ def _check_request(topology: Topology, request: QuoteRequest) -> None:
             f"unknown container type {request.container_type!r} (one of {', '.join(UNITS)})",
         )
     weight = request.gross_weight_kg
+    # No more than the maximum gross mass of the type (ISO 668 for containers), the same
+    # bound as ingest's bookings.
     limit = MAX_GROSS_MASS_KG[request.container_type]
     if not weight.is_finite() or not ZERO < weight <= limit:
         raise PricingError(
             "invalid_weight",
             "gross_weight_kg",
-            f"must be above 0 and at most {limit} kg, the maximum gross mass of a "
+            f"must be above 0 and at most {limit:,} kg, the maximum gross mass of a "
             f"{request.container_type}",
         )
     for field in ("origin", "destination"):
