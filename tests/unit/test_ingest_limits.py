@@ -1,57 +1,49 @@
-"""The body size limit (a pure ASGI middleware) and the per-carrier token bucket."""
+"""The body size limit (a pure ASGI middleware) and the per-carrier rate limit (on the
+``limits`` library; its Redis storage is in tests/integration/test_ingest_rate_limits.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from corridor.auth import rate_limit_storage
 from services.ingest.limits import BodySizeLimit, RateLimiter, retry_after
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+def memory_limiter(rate: float, burst: float) -> RateLimiter:
+    return RateLimiter(rate_limit_storage("memory://"), rate, burst)
 
 
-def test_a_carrier_gets_its_burst_then_waits_for_tokens() -> None:
-    clock = Clock()
-    limiter = RateLimiter(rate=2.0, burst=3.0, clock=clock)
-    assert [limiter.admit("ktz") for _ in range(3)] == [None, None, None]
-    wait = limiter.admit("ktz")
-    assert wait == 0.5  # one token comes back after 1 / rate seconds
-    clock.now += 0.5
-    assert limiter.admit("ktz") is None
-
-
-def test_carriers_have_separate_buckets() -> None:
-    limiter = RateLimiter(rate=1.0, burst=1.0, clock=Clock())
-    assert limiter.admit("ktz") is None
-    assert limiter.admit("ktz") is not None
-    assert limiter.admit("gr") is None
-
-
-def test_a_batch_larger_than_the_burst_is_admitted_and_leaves_a_debt() -> None:
-    clock = Clock()
-    limiter = RateLimiter(rate=10.0, burst=20.0, clock=clock)
-    assert limiter.admit("ady") is None
-    limiter.take("ady", 99)  # a batch of 100 events
-    wait = limiter.admit("ady")
+async def test_a_carrier_gets_its_burst_then_waits() -> None:
+    limiter = memory_limiter(rate=1.0, burst=3.0)
+    assert [await limiter.admit("ktz") for _ in range(3)] == [None, None, None]
+    wait = await limiter.admit("ktz")
     assert wait is not None
-    assert abs(wait - 8.1) < 1e-9  # 80 tokens of debt plus one token, at 10 a second
-    clock.now += 8.2
-    assert limiter.admit("ady") is None
+    assert 0 < wait <= 3  # the window is burst / rate seconds
 
 
-def test_the_bucket_never_holds_more_than_the_burst() -> None:
-    clock = Clock()
-    limiter = RateLimiter(rate=100.0, burst=2.0, clock=clock)
-    clock.now += 3600
-    assert [limiter.admit("gr") is None for _ in range(3)] == [True, True, False]
+async def test_carriers_are_counted_apart() -> None:
+    limiter = memory_limiter(rate=1.0, burst=1.0)
+    assert await limiter.admit("ktz") is None
+    assert await limiter.admit("ktz") is not None
+    assert await limiter.admit("gr") is None
+
+
+async def test_a_batch_is_admitted_whole_and_its_events_counted_as_a_debt() -> None:
+    limiter = memory_limiter(rate=10.0, burst=20.0)
+    assert await limiter.admit("ady") is None
+    await limiter.charge("ady", 99)  # the rest of a batch of 100 events
+    assert await limiter.admit("ady") is not None
+
+
+async def test_admissions_of_one_turn_are_counted_together_exactly() -> None:
+    limiter = memory_limiter(rate=5.0, burst=5.0)
+    waits = await asyncio.gather(*(limiter.admit(c) for c in ["ktz"] * 8 + ["gr"] * 2))
+    assert [w is None for w in waits] == [True] * 5 + [False] * 3 + [True] * 2
+    assert all(w is not None and w > 0 for w in waits[5:8])
 
 
 def test_retry_after_is_whole_seconds_and_at_least_one() -> None:

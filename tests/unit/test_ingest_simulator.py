@@ -15,13 +15,12 @@ import yaml
 
 from corridor.devstack import free_port
 from corridor.journeys import JourneyOptions
+from corridor.parties import TrustRules
+from corridor.principals import DEMO_PRINCIPALS_FILE, load_registry
 from corridor.topology import load_topology
 from services.ingest.api import reported
-from services.ingest.app import create_app
-from services.ingest.carriers import load_registry
-from services.ingest.domain import Rules, check
+from services.ingest.domain import ReportedEvent, Rules, check
 from services.ingest.schemas import EVENT_TYPES, EventIn
-from services.ingest.settings import DEMO_CARRIERS_FILE, IngestSettings
 from services.ingest.simulator import (
     SimulatorOptions,
     Stats,
@@ -32,9 +31,25 @@ from services.ingest.simulator import (
     schedule_journey,
     simulate,
 )
-from tests.unit.test_ingest_support import FakePublisher, timeout_error
+from services.ingest.trust import KnownBooking, booked, judge_event
+from tests.unit.test_ingest_support import FakePublisher, make_app, timeout_error
 
 TOPOLOGY = load_topology()
+REGISTRY = load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local")
+RULES = Rules(TOPOLOGY, REGISTRY)
+TRUST = TrustRules(TOPOLOGY, REGISTRY)
+
+
+def assert_accepted(post: Any, event: ReportedEvent, posted_at: datetime, booking: Any) -> Any:
+    """Passes every rule ingest applies when ``post`` is posted at ``posted_at``; the
+    shipment's booking afterwards."""
+    carrier = REGISTRY.authenticate(carrier_key(post.carrier), posted_at)
+    assert carrier is not None, post.carrier
+    assert check(event, carrier, RULES, posted_at) == [], post
+    assert judge_event(TRUST, booking, carrier.id, event, posted_at) == [], post
+    return booked(event, carrier.id, booking, posted_at) if event.booking else booking
+
+
 # Rare things made common, so that every kind of post is exercised.
 EVERYTHING = JourneyOptions(
     customs_hold_rate=0.5, estimate_rate=0.9, exception_rate=0.3, wagon_share=0.6
@@ -42,8 +57,6 @@ EVERYTHING = JourneyOptions(
 
 
 def test_every_simulated_post_is_accepted_by_the_registry_and_rules_when_it_is_posted() -> None:
-    registry = load_registry(DEMO_CARRIERS_FILE, TOPOLOGY, "local")
-    rules = Rules(TOPOLOGY)
     rng = random.Random(20261102)
     now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
     seen_types: set[str] = set()
@@ -61,12 +74,11 @@ def test_every_simulated_post_is_accepted_by_the_registry_and_rules_when_it_is_p
             options=EVERYTHING,
         )
         assert [p.due for p in posts] == sorted(p.due for p in posts)
+        booking: KnownBooking | None = None
         for post in posts:
             event = reported(EventIn.model_validate_json(json.dumps(post.body)))
-            carrier = registry.authenticate(carrier_key(post.carrier))
-            assert carrier is not None, post.carrier
             posted_at = now + timedelta(seconds=post.due - 10.0)
-            assert check(event, carrier, rules, posted_at) == [], post
+            booking = assert_accepted(post, event, posted_at, booking)
             if event.classifier == "ACT":
                 assert event.occurred_at <= posted_at, post
             seen_types.add(event.event_type)
@@ -104,7 +116,7 @@ def test_duplicated_posts_are_identical() -> None:
 
 
 def in_process(publisher: FakePublisher, **settings: Any) -> httpx.AsyncClient:
-    app = create_app(IngestSettings(**settings), publisher=publisher)  # real clock
+    app = make_app(publisher, clock=lambda: datetime.now(UTC), **settings)  # real clock
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest")
 
 
@@ -135,15 +147,17 @@ async def test_the_simulator_retries_an_unavailable_ingest_with_the_same_event()
 
 
 async def test_the_simulator_counts_rejections_and_goes_on(tmp_path: Path) -> None:
-    only_booker = tmp_path / "carriers.yaml"
-    raw = yaml.safe_load(DEMO_CARRIERS_FILE.read_text())
-    raw["carriers"] = [c for c in raw["carriers"] if c["id"] == "mcm"]
+    only_booker = tmp_path / "principals.yaml"
+    raw = yaml.safe_load(DEMO_PRINCIPALS_FILE.read_text())
+    raw["principals"] = [c for c in raw["principals"] if c["id"] == "mcm"]
     only_booker.write_text(yaml.safe_dump(raw))
     publisher = FakePublisher()
     options = SimulatorOptions(
         url="http://ingest", rate=2000, time_compression=1e7, seed=3, max_shipments=2
     )
-    async with in_process(publisher, carriers_file=only_booker) as client:
+    # Every unknown key is a failed authentication: allow them all here.
+    settings = {"principals_file": only_booker, "auth_failure_limit": "10000/minute"}
+    async with in_process(publisher, **settings) as client:
         stats = await asyncio.wait_for(simulate(options, client=client), 30)
     assert stats.rejected > 0
     assert stats.by_status[401] == stats.rejected
@@ -175,13 +189,14 @@ async def test_post_at_rate_posts_at_the_rate_and_records_each_answer() -> None:
     assert sent[-1] - sent[0] >= 29 / 300 * 0.9
 
 
-def test_sample_posts_are_valid_and_in_the_past() -> None:
-    registry = load_registry(DEMO_CARRIERS_FILE, TOPOLOGY, "local")
+def test_sample_posts_are_valid_in_the_past_and_not_too_old() -> None:
     now = datetime.now(UTC)
     posts = sample_posts(500, seed=9, now=now)
     assert len(posts) == 500
+    bookings: dict[str, KnownBooking | None] = {}
     for post in posts:
         event = reported(EventIn.model_validate_json(json.dumps(post.body)))
-        carrier = registry.authenticate(carrier_key(post.carrier))
-        assert carrier is not None
-        assert check(event, carrier, Rules(TOPOLOGY), now) == []
+        booking = bookings.get(event.shipment_id)
+        bookings[event.shipment_id] = assert_accepted(post, event, now, booking)
+        if event.classifier == "ACT":
+            assert event.occurred_at <= now

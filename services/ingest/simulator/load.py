@@ -19,10 +19,11 @@ from services.ingest.simulator.run import carrier_headers
 
 
 def sample_posts(count: int, seed: int = 0, now: datetime | None = None) -> list[Post]:
-    """``count`` valid posts from journeys planned 60 days back (all in the past)."""
+    """``count`` valid posts from journeys planned 28 days back: all in the past (a journey
+    takes at most about 22 days), none older than ingest's maximum age (30 days)."""
     topology = load_topology()
     rng = random.Random(seed)
-    start = (now or datetime.now(UTC)) - timedelta(days=60)
+    start = (now or datetime.now(UTC)) - timedelta(days=28)
     tag = f"{rng.randrange(16**6):06x}"
     posts: list[Post] = []
     journey = 0
