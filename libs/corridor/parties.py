@@ -223,6 +223,11 @@ class BookingChoice(Generic[T]):
     booker: str | None
     effective: BookingClaim[T] | None
     refused: tuple[BookingClaim[T], ...] = ()
+    # When the shipment was first booked: the earliest ``occurred_at`` of the bookings that
+    # count (an amendment does not make the journey before it "before the booking").
+    booked_at: datetime | None = None
+    # When the first booking was received: where the hold window of earlier events ends.
+    first_received_at: datetime | None = None
 
 
 def _received(claim: BookingClaim[T]) -> tuple[datetime, datetime, str]:
@@ -240,13 +245,15 @@ def choose_booking(
 ) -> BookingChoice[T]:
     """The booker, the booking that counts (the latest ``occurred_at`` of those by the
     booker or an operator), and the bookings refused (by anybody else)."""
-    booker = booker_of(claims)
-    if booker is None:
+    first = min(claims, key=_received, default=None)
+    if first is None:
         return BookingChoice(None, None)
+    booker = first.carrier
     counted = [c for c in claims if c.carrier == booker or is_operator(c.carrier)]
     refused = tuple(c for c in claims if not (c.carrier == booker or is_operator(c.carrier)))
     effective = max(counted, key=lambda c: (c.occurred_at, _received(c)))
-    return BookingChoice(booker, effective, refused)
+    booked_at = min(c.occurred_at for c in counted)
+    return BookingChoice(booker, effective, refused, booked_at, first.recorded_at)
 
 
 def may_amend(rules: TrustRules, booker: str | None, carrier: str) -> bool:

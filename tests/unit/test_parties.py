@@ -128,6 +128,8 @@ def test_the_first_booker_owns_the_booking_and_its_latest_amendment_counts() -> 
     assert choice.effective is not None
     assert choice.effective.payload == "k1"
     assert [c.payload for c in choice.refused] == ["a1"]
+    assert choice.booked_at == BOOKED_AT  # the operator's earliest amendment
+    assert choice.first_received_at == BOOKED_AT + timedelta(hours=1)
     assert parties.may_amend(RULES, "ktz", "ktz")
     assert parties.may_amend(RULES, "ktz", "mcm")
     assert not parties.may_amend(RULES, "ktz", "ady")
