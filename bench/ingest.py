@@ -242,6 +242,8 @@ def main() -> int:
                 "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                 "INGEST_PORT": str(ingest_port),
                 "INGEST_LOG_LEVEL": "WARNING",
+                "INGEST_ENVIRONMENT": "local",  # the demo keys
+                "INGEST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/ingest.db",
                 # The benchmark measures throughput, not the (per-carrier) rate limit.
                 "INGEST_RATE_LIMIT_PER_SECOND": "1e9",
                 "INGEST_RATE_LIMIT_BURST": "1e9",

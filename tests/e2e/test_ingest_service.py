@@ -24,7 +24,7 @@ from corridor.devstack import (
     wait_for_http,
 )
 from tests.conftest import unique
-from tests.unit.test_ingest_support import bearer, event_body
+from tests.unit.test_ingest_support import bearer, event_body, scratch_database
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +39,8 @@ def ingest_url(broker: EmbeddedBroker) -> Iterator[str]:
         "KAFKA_TOPIC_PARTITIONS": "3",
         "INGEST_PORT": str(port),
         "INGEST_LOG_LEVEL": "WARNING",
+        "INGEST_ENVIRONMENT": "local",  # the demo keys
+        "INGEST_DATABASE_URL": scratch_database(),
     }
     process = ManagedProcess("ingest", python_module("services.ingest"), env=env_with(env))
     process.start()

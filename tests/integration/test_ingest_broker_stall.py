@@ -24,7 +24,7 @@ from services.ingest.settings import IngestSettings
 from tests.conftest import unique
 from tests.integration.test_ingest_publish import running
 from tests.support import eventually, read_records
-from tests.unit.test_ingest_support import bearer, event_body
+from tests.unit.test_ingest_support import bearer, event_body, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,9 @@ async def test_a_stalled_broker_answers_503_in_time_and_the_retries_are_accepted
         topic_partitions=3,
         publish_timeout_seconds=PUBLISH_TIMEOUT,
     )
-    app = create_app(IngestSettings(kafka=kafka, retry_after_seconds=1))
+    app = create_app(
+        IngestSettings(kafka=kafka, retry_after_seconds=1, database_url=scratch_database())
+    )
     shipment_id = unique("SHP")
     headers = bearer("ktz")
     singles = events(shipment_id, unique("single"), 3)

@@ -21,7 +21,13 @@ from services.ingest.records import timestamp
 from services.ingest.settings import IngestSettings
 from tests.conftest import unique
 from tests.support import read_records
-from tests.unit.test_ingest_support import WAGON_NO_12, bearer, booking_body, event_body
+from tests.unit.test_ingest_support import (
+    WAGON_NO_12,
+    bearer,
+    booking_body,
+    event_body,
+    scratch_database,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +78,7 @@ async def test_posted_events_are_read_back_with_key_headers_and_payload(
             ("DEPARTED", {"classifier": "EST", "mode": "RAIL"}),
         )
     ]
-    app = create_app(IngestSettings(kafka=kafka_settings))
+    app = create_app(IngestSettings(kafka=kafka_settings, database_url=scratch_database()))
     before = datetime.now(UTC)
     async with running(app) as client:
         first = await client.post("/v1/events", json=booked, headers=bearer("mcm"))
@@ -126,9 +132,14 @@ async def test_posted_events_are_read_back_with_key_headers_and_payload(
 
 async def test_a_refused_event_is_not_published(kafka_settings: KafkaSettings) -> None:
     shipment_id = unique("SHP")
-    app = create_app(IngestSettings(kafka=kafka_settings))
+    app = create_app(IngestSettings(kafka=kafka_settings, database_url=scratch_database()))
     async with running(app) as client:
-        refused = event_body(event_id=unique("no"), shipment_id=shipment_id, location="GEPTI")
+        refused = event_body(
+            event_id=unique("no"),
+            shipment_id=shipment_id,
+            location="GEPTI",
+            occurred_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        )
         marker = event_body(
             event_id=unique("yes"),
             shipment_id=shipment_id,

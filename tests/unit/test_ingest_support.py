@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,11 @@ class FakePublisher:
                 self.records.append(record)
                 results.append(None)
         return results
+
+
+def scratch_database() -> str:
+    """A fresh SQLite database for an ingest that runs its lifespan (migrations)."""
+    return f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='ingest-')}/ingest.db"
 
 
 class MemoryStore:
