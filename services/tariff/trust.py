@@ -80,23 +80,21 @@ def effective_booking(rules: TrustRules, claims: Sequence[Claim]) -> Booking | N
     the bookings that count): an amendment does not make the earlier journey "before the
     booking"."""
     choice = parties.choose_booking(claims, rules.is_operator)
-    if choice.booker is None or choice.effective is None:
+    if choice.booker is None or choice.effective is None or choice.booked_at is None:
         return None
-    counted = [c for c in claims if c not in choice.refused]
     details = choice.effective.payload.details
     facts = BookingFacts(
         booker=choice.booker,
         origin=str(details["origin"]),
         destination=str(details["destination"]),
-        booked_at=min(c.occurred_at for c in counted),
+        booked_at=choice.booked_at,
         legs=tuple(
             parties.Leg(str(g["carrier"]), str(g.get("origin", "")), str(g.get("destination", "")))
             for g in details.get("legs", [])
         ),
         parties={k: str(v) for k, v in details.get("parties", {}).items() if v},
     )
-    first = min(claims, key=lambda c: (c.recorded_at or c.occurred_at, c.occurred_at, c.event_id))
-    return Booking(choice.booker, choice.effective, facts, first.recorded_at, choice.refused)
+    return Booking(choice.booker, choice.effective, facts, choice.first_received_at, choice.refused)
 
 
 def verdict(rules: TrustRules, booking: Booking | None, movement: StoredMovement) -> Verdict:
