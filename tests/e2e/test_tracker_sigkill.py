@@ -90,6 +90,7 @@ async def test_a_tracker_killed_mid_stream_applies_every_event_exactly_once_afte
         "TRACKER_CONSUMER_GROUP": unique("tracker-kill"),
         "TRACKER_BATCH_SIZE": "20",
         "TRACKER_LOG_LEVEL": "WARNING",
+        "TRACKER_ENVIRONMENT": "local",  # the demo principals (production refuses them)
     }
     engine = db.make_engine(database_url)
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from corridor import db
 from corridor.journeys import JourneyOptions, Post
@@ -44,10 +45,12 @@ class Corridor:
     """A database with shipments applied through the tracker, and a client of the API that
     reads as ``reader`` (a demo principal; ``None``: no credential)."""
 
-    def __init__(self, client: httpx.AsyncClient, tracker: Tracker, app: FastAPI) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, tracker: Tracker, registry: CollectorRegistry
+    ) -> None:
         self.client = client
         self.tracker = tracker
-        self.app = app
+        self.registry = registry
         self.views: dict[str, ShipmentView] = {}
         self.reader: str | None = "corridor-ops"
 
@@ -88,7 +91,7 @@ async def open_corridor(database_url: str) -> AsyncIterator[Corridor]:
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://tracker") as client:
-            yield Corridor(client, tracker, app)
+            yield Corridor(client, tracker, registry)
     finally:
         await engine.dispose()
 

@@ -227,3 +227,43 @@ async def test_records_that_cannot_be_applied_are_dead_lettered_and_consumption_
     assert reasons[1] == "unknown node 'XXZZZ' in location"
     assert {r.key for r in letters} == {shipment_id.encode()}
     assert metric(metrics, "corridor_tracker_events_total", {"outcome": "dead_lettered"}) == 2
+
+
+async def test_a_conflicting_duplicate_is_dead_lettered_and_changes_nothing(
+    kafka_settings: KafkaSettings, database_url: str
+) -> None:
+    """A carrier's event_id reused with different content, whether already stored or twice
+    in one batch: the copy is dead-lettered with its reason; an identical copy is not."""
+    settings = settings_for(kafka_settings, database_url)
+    topic = settings.events_topic
+    shipment_id = unique("SHP")
+    posts = journey(23, shipment_id)[:4]
+    moved = Post(posts[2].carrier, {**posts[2].body, "location": "KZALA"}, posts[2].occurred_at)
+    async with running_tracker(settings) as client:
+        await publish_posts(kafka_settings, topic, posts)
+        first = await eventually(
+            shipment_where(client, shipment_id, lambda b: b["counts"]["events"] == 4), within=30
+        )
+        await publish_posts(kafka_settings, topic, [moved, posts[3]])
+        await eventually(
+            shipment_where(client, shipment_id, lambda b: b["counts"]["duplicates"] == 1),
+            within=30,
+        )
+
+        def mine(records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+            return [r for r in records if header(r, "dlq_source_topic") == topic]
+
+        letters = mine(
+            await read_records(
+                kafka_settings.bootstrap_servers, EVENTS_DLQ_TOPIC, lambda rs: len(mine(rs)) >= 1
+            )
+        )
+        last = (await client.get(f"/v1/shipments/{shipment_id}")).json()
+    assert len(letters) == 1
+    reason = str(header(letters[0], "dlq_reason"))
+    assert reason.startswith("conflicting duplicate: ")
+    assert reason.endswith("different location")
+    assert (last["version"], last["current_location"]) == (
+        first["version"],
+        first["current_location"],
+    )
