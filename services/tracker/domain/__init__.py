@@ -3,6 +3,7 @@
 No I/O and no framework imports: fastapi, aiokafka, SQLAlchemy and protobuf stay outside.
 """
 
+from services.tracker.domain.aside import SetAside
 from services.tracker.domain.eta import (
     Statistics,
     estimate_arrival,
@@ -36,7 +37,6 @@ from services.tracker.domain.view import (
     Milestone,
     Section,
     SegmentTime,
-    SetAside,
     ShipmentView,
     Status,
     TrackedShipment,

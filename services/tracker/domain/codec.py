@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.tracker.domain.aside import SetAside
 from services.tracker.domain.encoding import json_string as s
 from services.tracker.domain.encoding import maybe_moment, moment
 from services.tracker.domain.encoding import micros_text as t
@@ -16,7 +17,6 @@ from services.tracker.domain.view import (
     Milestone,
     Section,
     SegmentTime,
-    SetAside,
     ShipmentView,
     Status,
 )

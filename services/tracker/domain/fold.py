@@ -39,13 +39,13 @@ from collections.abc import Iterable
 from corridor.parties import TrustRules, Verdict
 from corridor.topology import Topology
 from services.tracker.domain import trust
+from services.tracker.domain.aside import SetAside
 from services.tracker.domain.events import Classifier, Event, EventType, LastEvent, OrderKey
 from services.tracker.domain.view import (
     Dwell,
     Milestone,
     Section,
     SegmentTime,
-    SetAside,
     ShipmentView,
     Status,
 )

@@ -17,8 +17,9 @@ from corridor.parties import (
     choose_booking,
     judge,
 )
+from services.tracker.domain.aside import SetAside
 from services.tracker.domain.events import Classifier, Event, EventType
-from services.tracker.domain.view import SetAside, ShipmentView
+from services.tracker.domain.view import ShipmentView
 
 
 def is_booking(event: Event) -> bool:
