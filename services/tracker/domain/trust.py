@@ -69,9 +69,8 @@ def choose(
     effective = choice.effective.payload
     view.booker = choice.booker
     view.booking = effective.booking
-    view.booked_at = effective.occurred_at
-    first = min(claims, key=lambda c: (c.recorded_at or c.occurred_at, c.occurred_at, c.event_id))
-    view.booking_recorded_at = first.recorded_at
+    view.booked_at = choice.booked_at
+    view.booking_recorded_at = choice.first_received_at
     message = f"only the booker ({choice.booker}) or an operator may amend the booking"
     return {
         c.payload.key: SetAside.of(c.payload, "refused", NOT_THE_BOOKER, message)
