@@ -199,6 +199,11 @@ def main() -> int:
         "--steady-rate", type=float, default=1000.0, help="events/s of the latency scenario"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--database-url",
+        help="ingest's database (bookings, ledger); default: a scratch SQLite file. "
+        "PostgreSQL as in production: postgresql+asyncpg://user@host/an_empty_database",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 15.0)
     warmup = 1.0 if args.quick else 3.0
@@ -243,7 +248,7 @@ def main() -> int:
                 "INGEST_PORT": str(ingest_port),
                 "INGEST_LOG_LEVEL": "WARNING",
                 "INGEST_ENVIRONMENT": "local",  # the demo keys
-                "INGEST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/ingest.db",
+                "INGEST_DATABASE_URL": args.database_url or f"sqlite+aiosqlite:///{tmp}/ingest.db",
                 # The benchmark measures throughput, not the (per-carrier) rate limit.
                 "INGEST_RATE_LIMIT_PER_SECOND": "1e9",
                 "INGEST_RATE_LIMIT_BURST": "1e9",

@@ -67,7 +67,12 @@ class TurnBatcher:
 class Coalescer(Generic[T, R]):
     """The same, for any call that takes a list and answers one result per item: the
     items of every caller of one event-loop turn go to ``call`` together (one database
-    statement for all of them); each caller gets its own results, or the exception."""
+    statement for all of them); each caller gets its own results, or the exception.
+
+    One call at a time: what arrives while a call runs waits for it and then goes in the
+    next one, all together (a group commit). Database writers never contend for a lock
+    (SQLite would make them sleep), and the busier the service, the larger each call.
+    """
 
     def __init__(self, call: Callable[[list[T]], Awaitable[list[R]]]) -> None:
         self.call = call
@@ -78,18 +83,25 @@ class Coalescer(Generic[T, R]):
         if not items:
             return []
         loop = asyncio.get_running_loop()
-        if not self._pending:
+        if not self._pending and not self._running:
             loop.call_soon(self._flush)
         future: asyncio.Future[list[R]] = loop.create_future()
         self._pending.append((items, future))
         return await future
 
     def _flush(self) -> None:
+        if self._running:
+            return  # the running call flushes when it is done
         pending, self._pending = self._pending, []
         if pending:
             task = asyncio.create_task(self._run(pending))
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._pending:
+            self._flush()
 
     async def _run(self, pending: list[tuple[Sequence[T], asyncio.Future[list[R]]]]) -> None:
         try:

@@ -15,6 +15,8 @@ the schema is an Alembic migration applied at start-up.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,6 +99,16 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._insert = postgresql.insert if db.is_postgres(engine) else sqlite.insert
+        # SQLite has one writer at a time and makes the others sleep (up to 100 ms a try):
+        # this process's writers take turns here instead. PostgreSQL needs no such thing.
+        self._writing = contextlib.nullcontext() if db.is_postgres(engine) else asyncio.Lock()
+        # Built once and executed with many parameter sets ("insertmanyvalues"): compiled
+        # once, not once per call as a statement with literal rows would be.
+        self._claim = (
+            self._insert(EVENTS)
+            .on_conflict_do_nothing(index_elements=["carrier", "event_id"])
+            .returning(EVENTS.c.carrier, EVENTS.c.event_id)
+        )
 
     async def ping(self) -> bool:
         return await db.ping(self.engine)
@@ -121,16 +133,9 @@ class SqlStore:
             first.setdefault(entry.key, entry)  # the first of a turn claims it
         digests = {key: entry.digest for key, entry in first.items()}
         fresh = list(first.values())
-        async with self.engine.begin() as conn:
-            inserted: set[tuple[str, str]] = set()
-            for start in range(0, len(fresh), CHUNK):
-                statement = (
-                    self._insert(EVENTS)
-                    .values([_ledger_row(e) for e in fresh[start : start + CHUNK]])
-                    .on_conflict_do_nothing(index_elements=["carrier", "event_id"])
-                    .returning(EVENTS.c.carrier, EVENTS.c.event_id)
-                )
-                inserted |= {(r.carrier, r.event_id) for r in await conn.execute(statement)}
+        async with self._writing, self.engine.begin() as conn:
+            rows = await conn.execute(self._claim, [_ledger_row(e) for e in fresh])
+            inserted = {(r.carrier, r.event_id) for r in rows}
             known = [key for key in first if key not in inserted]
             for start in range(0, len(known), CHUNK):
                 keys = known[start : start + CHUNK]
@@ -144,7 +149,7 @@ class SqlStore:
     async def record_bookings(self, records: list[BookingRecord]) -> list[None]:
         """Insert each shipment's first booking; let later ones by the booker or an
         operator replace it when not older."""
-        async with self.engine.begin() as conn:
+        async with self._writing, self.engine.begin() as conn:
             for round_ in _rounds(records):
                 for start in range(0, len(round_), CHUNK):
                     await conn.execute(self._upsert(round_[start : start + CHUNK]))

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import SlidingWindowCounterSupport, Storage
+from limits.aio.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from pydantic_core import to_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -130,11 +130,16 @@ class RateLimiter:
         self.item = RateLimitItemPerSecond(max(1, int(burst)), max(1, round(burst / rate)))
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.clock = clock
+        # In memory a count costs microseconds: coalescing would only add to it.
+        self._shared = not isinstance(storage, MemoryStorage)
         self._admit = Coalescer(self._admit_all)
 
     async def admit(self, carrier: str) -> float | None:
         """``None`` when one event of ``carrier`` is admitted (and counted), otherwise the
         seconds to wait before the next can be."""
+        if not self._shared:
+            room, until = await self._take(carrier, 1)
+            return None if room else until
         [wait] = await self._admit([carrier])
         return wait
 
