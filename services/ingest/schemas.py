@@ -118,7 +118,7 @@ class BookingIn(BaseModel):
         le=MAX_GROSS_WEIGHT_KG,
         allow_inf_nan=False,
         description="At most the ISO 668 maximum gross mass of the container type "
-        "(30,480 kg); 150,000 kg for a WAGON load.",
+        "(36,000 kg); 150,000 kg for a WAGON load.",
     )
     cargo_description: Text500 | None = None
     hs_code: str | None = Field(

@@ -142,7 +142,7 @@ def test_ordinary_non_ascii_text_is_fine() -> None:
 
 @pytest.mark.parametrize(
     ("container_type", "limit"),
-    [("20GP", 30_480), ("40GP", 30_480), ("40HC", 30_480), ("45HC", 30_480), ("WAGON", 150_000)],
+    [("20GP", 36_000), ("40GP", 36_000), ("40HC", 36_000), ("45HC", 36_000), ("WAGON", 150_000)],
 )
 def test_a_booking_over_the_iso_668_maximum_gross_mass_is_refused(
     container_type: str, limit: int

@@ -210,7 +210,7 @@ def test_every_content_violation_is_reported_at_once() -> None:
 
 @pytest.mark.parametrize(
     ("container_type", "limit"),
-    [("20GP", 30_480), ("40GP", 30_480), ("40HC", 30_480), ("45HC", 30_480), ("WAGON", 150_000)],
+    [("20GP", 36_000), ("40GP", 36_000), ("40HC", 36_000), ("45HC", 36_000), ("WAGON", 150_000)],
 )
 def test_a_booking_weighs_at_most_the_maximum_gross_mass_of_its_type(
     container_type: str, limit: int

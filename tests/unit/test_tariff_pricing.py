@@ -185,8 +185,8 @@ def test_the_card_in_force_on_the_shipping_date_is_used() -> None:
         (request(unit="53HC"), "unknown_container_type", "container_type"),
         (request(kg="0"), "invalid_weight", "gross_weight_kg"),
         (request(kg="200001"), "invalid_weight", "gross_weight_kg"),
-        (request(kg="30480.001"), "invalid_weight", "gross_weight_kg"),
-        (request(unit="20GP", kg="30481"), "invalid_weight", "gross_weight_kg"),
+        (request(kg="36000.001"), "invalid_weight", "gross_weight_kg"),
+        (request(unit="20GP", kg="36001"), "invalid_weight", "gross_weight_kg"),
         (request(unit="WAGON", kg="150001"), "invalid_weight", "gross_weight_kg"),
         (request(kg="NaN"), "invalid_weight", "gross_weight_kg"),
     ],
@@ -304,7 +304,7 @@ def test_the_final_charge_is_the_booked_quote_plus_storage_to_the_node_operator(
 
 
 @pytest.mark.parametrize(
-    ("unit", "kg"), [("20GP", "30480"), ("40HC", "30480"), ("45HC", "30480"), ("WAGON", "150000")]
+    ("unit", "kg"), [("20GP", "36000"), ("40HC", "36000"), ("45HC", "36000"), ("WAGON", "150000")]
 )
 def test_the_maximum_gross_mass_of_each_unit_can_be_quoted(unit: str, kg: str) -> None:
     assert quote(CardBook([card()]), TOPOLOGY, request(unit=unit, kg=kg)).total > 0

@@ -33,7 +33,7 @@ REAL = load_topology()
 SHIPPED = load_card_book(SHIPPED_CARDS, REAL)
 
 rate = st.decimals(min_value=0, max_value=5000, places=3, allow_nan=False, allow_infinity=False)
-weight = st.decimals(min_value="0.001", max_value=30_480, places=3)  # ISO 668 maximum
+weight = st.decimals(min_value="0.001", max_value=36_000, places=3)  # ISO 668 maximum
 unit = st.sampled_from(UNITS)
 pair = st.sampled_from([(a, b) for a in NODES for b in NODES if a != b])
 
