@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
@@ -126,6 +126,7 @@ def create_app(
         finally:
             await service_publisher.stop()
             if engine is not None:
+                await cast(SqlStore, service_store).close()
                 await engine.dispose()
 
     app = create_service_app(

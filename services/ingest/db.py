@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, Boolean, MetaData, String, Table, select, tuple_
+from sqlalchemy import JSON, Boolean, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from corridor import db
@@ -34,6 +36,50 @@ from services.ingest.trust import KnownBooking
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 CHUNK = 1000  # rows a statement (SQLite and asyncpg bound the number of parameters)
+T = TypeVar("T")
+
+# The hot statements (every event runs a claim; a booking look-up on a cache miss) are
+# plain SQL on a connection held by the store: no compilation, no pool check-out and its
+# ping, and on PostgreSQL one round trip with arrays (``unnest``) whatever the row count.
+PG_LOOKUP = "SELECT * FROM ingest_bookings WHERE shipment_id = ANY($1::text[])"
+PG_CLAIM = (
+    "INSERT INTO ingest_events (carrier, event_id, digest, recorded_at) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) "
+    "ON CONFLICT DO NOTHING RETURNING carrier, event_id"
+)
+PG_DIGESTS = (
+    "SELECT e.carrier, e.event_id, e.digest FROM ingest_events e "
+    "JOIN unnest($1::text[], $2::text[]) AS k(carrier, event_id) USING (carrier, event_id)"
+)
+
+
+@cache
+def _sqlite_lookup(n: int) -> str:
+    marks = ",".join("?" * n)
+    return f"SELECT * FROM ingest_bookings WHERE shipment_id IN ({marks})"
+
+
+@cache
+def _sqlite_claim(n: int) -> str:
+    rows = ",".join(["(?,?,?,?)"] * n)
+    return (
+        f"INSERT INTO ingest_events (carrier, event_id, digest, recorded_at) VALUES {rows} "
+        "ON CONFLICT DO NOTHING RETURNING carrier, event_id"
+    )
+
+
+@cache
+def _sqlite_digests(n: int) -> str:
+    keys = ",".join(["(?,?)"] * n)
+    return (
+        "SELECT carrier, event_id, digest FROM ingest_events "
+        f"WHERE (carrier, event_id) IN (VALUES {keys})"
+    )
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """As ``UtcDateTime`` stores it on SQLite (naive UTC text, microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class Base(DeclarativeBase):
@@ -51,6 +97,9 @@ class BookingRow(Base):
     origin: Mapped[str] = mapped_column(String(16))
     destination: Mapped[str] = mapped_column(String(16))
     booked_at: Mapped[datetime] = mapped_column(db.UtcDateTime)  # its occurred_at
+    # When the shipment was first booked: the rules' "booking time" (an amendment, always
+    # later, does not move it; ``corridor.parties.choose_booking``).
+    first_booked_at: Mapped[datetime] = mapped_column(db.UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime)  # the first booking's
     amended_at: Mapped[datetime] = mapped_column(db.UtcDateTime)
     legs: Mapped[list[dict[str, str]]] = mapped_column(JSON)
@@ -98,31 +147,54 @@ class BookingRecord:
 class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if db.is_postgres(engine) else sqlite.insert
+        self.postgres = db.is_postgres(engine)
+        self._insert = postgresql.insert if self.postgres else sqlite.insert
         # SQLite has one writer at a time and makes the others sleep (up to 100 ms a try):
         # this process's writers take turns here instead. PostgreSQL needs no such thing.
-        self._writing = contextlib.nullcontext() if db.is_postgres(engine) else asyncio.Lock()
-        # Built once and executed with many parameter sets ("insertmanyvalues"): compiled
-        # once, not once per call as a statement with literal rows would be.
-        self._claim = (
-            self._insert(EVENTS)
-            .on_conflict_do_nothing(index_elements=["carrier", "event_id"])
-            .returning(EVENTS.c.carrier, EVENTS.c.event_id)
-        )
+        self._writing = contextlib.nullcontext() if self.postgres else asyncio.Lock()
+        self._held: dict[str, AsyncConnection] = {}  # a connection per kind of statement
 
     async def ping(self) -> bool:
         return await db.ping(self.engine)
 
+    async def close(self) -> None:
+        held, self._held = self._held, {}
+        for conn in held.values():
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _on(self, kind: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` on the connection held for ``kind`` (opened when missing); a
+        connection that failed is dropped, and the next call opens a new one."""
+        conn = self._held.get(kind)
+        if conn is None or conn.closed:
+            conn = self._held[kind] = await self.engine.connect()
+        try:
+            return await work(conn)
+        except BaseException:
+            self._held.pop(kind, None)
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+            raise
+
     async def bookings(self, shipment_ids: list[str]) -> list[KnownBooking | None]:
         """The effective booking of each shipment (``None``: none known), in order."""
-        found: dict[str, KnownBooking] = {}
         unique = list(dict.fromkeys(shipment_ids))
-        async with self.engine.connect() as conn:
+
+        async def read(conn: AsyncConnection) -> list[Any]:
+            if self.postgres:
+                driver = await _driver(conn)
+                return [dict(r) for r in await driver.fetch(PG_LOOKUP, unique)]
+            rows: list[Any] = []
             for start in range(0, len(unique), CHUNK):
                 chunk = unique[start : start + CHUNK]
-                rows = await conn.execute(select(BOOKINGS).where(BOOKINGS.c.shipment_id.in_(chunk)))
-                for row in rows:
-                    found[row.shipment_id] = _known(row)
+                found = await conn.exec_driver_sql(_sqlite_lookup(len(chunk)), tuple(chunk))
+                rows += [dict(r._mapping) for r in found]
+            await conn.commit()  # no snapshot held between calls
+            return rows
+
+        found = {row["shipment_id"]: _known(row) for row in await self._on("read", read)}
         return [found.get(sid) for sid in shipment_ids]
 
     async def claim(self, entries: list[LedgerEntry]) -> list[bool]:
@@ -133,17 +205,12 @@ class SqlStore:
             first.setdefault(entry.key, entry)  # the first of a turn claims it
         digests = {key: entry.digest for key, entry in first.items()}
         fresh = list(first.values())
-        async with self._writing, self.engine.begin() as conn:
-            rows = await conn.execute(self._claim, [_ledger_row(e) for e in fresh])
-            inserted = {(r.carrier, r.event_id) for r in rows}
-            known = [key for key in first if key not in inserted]
-            for start in range(0, len(known), CHUNK):
-                keys = known[start : start + CHUNK]
-                query = select(EVENTS.c.carrier, EVENTS.c.event_id, EVENTS.c.digest).where(
-                    tuple_(EVENTS.c.carrier, EVENTS.c.event_id).in_(keys)
-                )
-                for row in await conn.execute(query):
-                    digests[(row.carrier, row.event_id)] = row.digest
+        if self.postgres:
+            known = await self._on("write", lambda conn: _pg_claim(conn, fresh))
+        else:
+            async with self._writing:
+                known = await self._on("write", lambda conn: _sqlite_claim_rows(conn, fresh))
+        digests.update(known)
         return [digests[entry.key] == entry.digest for entry in entries]
 
     async def record_bookings(self, records: list[BookingRecord]) -> list[None]:
@@ -177,6 +244,53 @@ class SqlStore:
             where=(new.booked_at >= BOOKINGS.c.booked_at)
             & ((new.posted_by == BOOKINGS.c.booker) | new.by_operator),
         )
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` (statements run outside any transaction:
+    each is atomic on its own)."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def _pg_claim(conn: AsyncConnection, fresh: list[LedgerEntry]) -> dict[tuple[str, str], str]:
+    """Insert the new keys; the stored digest of every key that was there already."""
+    driver = await _driver(conn)
+    rows = await driver.fetch(
+        PG_CLAIM,
+        [e.carrier for e in fresh],
+        [e.event_id for e in fresh],
+        [e.digest for e in fresh],
+        [e.recorded_at for e in fresh],
+    )
+    inserted = {(r["carrier"], r["event_id"]) for r in rows}
+    known = [e for e in fresh if e.key not in inserted]
+    if not known:
+        return {}
+    found = await driver.fetch(PG_DIGESTS, [e.carrier for e in known], [e.event_id for e in known])
+    return {(r["carrier"], r["event_id"]): r["digest"] for r in found}
+
+
+async def _sqlite_claim_rows(
+    conn: AsyncConnection, fresh: list[LedgerEntry]
+) -> dict[tuple[str, str], str]:
+    digests: dict[tuple[str, str], str] = {}
+    for start in range(0, len(fresh), CHUNK):
+        chunk = fresh[start : start + CHUNK]
+        params: list[Any] = []
+        for e in chunk:
+            params += (e.carrier, e.event_id, e.digest, _sqlite_time(e.recorded_at))
+        rows = await conn.exec_driver_sql(_sqlite_claim(len(chunk)), tuple(params))
+        inserted = {(r.carrier, r.event_id) for r in rows}
+        known = [e for e in chunk if e.key not in inserted]
+        if known:
+            keys: list[Any] = []
+            for e in known:
+                keys += (e.carrier, e.event_id)
+            found = await conn.exec_driver_sql(_sqlite_digests(len(known)), tuple(keys))
+            digests.update({(r.carrier, r.event_id): r.digest for r in found})
+    await conn.commit()
+    return digests
 
 
 def _rounds(records: list[BookingRecord]) -> list[list[BookingRecord]]:
@@ -215,6 +329,7 @@ def _booking_row(record: BookingRecord) -> dict[str, Any]:
         "origin": facts.origin,
         "destination": facts.destination,
         "booked_at": record.booked_at,
+        "first_booked_at": record.booked_at,
         "recorded_at": record.recorded_at,
         "amended_at": record.recorded_at,
         "legs": [
@@ -225,13 +340,24 @@ def _booking_row(record: BookingRecord) -> dict[str, Any]:
     }
 
 
-def _known(row: Any) -> KnownBooking:
+def _moment(value: Any) -> datetime:
+    """A stored time as aware UTC (raw SQLite rows hold text, asyncpg rows datetimes)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _known(row: dict[str, Any]) -> KnownBooking:
     facts = BookingFacts(
-        booker=row.booker,
-        origin=row.origin,
-        destination=row.destination,
-        booked_at=row.booked_at,
-        legs=tuple(Leg(**leg) for leg in row.legs or ()),
-        parties=dict(row.parties or {}),
+        booker=row["booker"],
+        origin=row["origin"],
+        destination=row["destination"],
+        booked_at=_moment(row["first_booked_at"]),
+        legs=tuple(Leg(**leg) for leg in _json(row["legs"]) or ()),
+        parties=dict(_json(row["parties"]) or {}),
     )
-    return KnownBooking(facts, row.event_id, row.recorded_at)
+    return KnownBooking(facts, row["event_id"], _moment(row["recorded_at"]))

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(16), nullable=False),
         sa.Column("destination", sa.String(16), nullable=False),
         sa.Column("booked_at", UtcDateTime(), nullable=False),
+        sa.Column("first_booked_at", UtcDateTime(), nullable=False),
         sa.Column("recorded_at", UtcDateTime(), nullable=False),
         sa.Column("amended_at", UtcDateTime(), nullable=False),
         sa.Column("legs", sa.JSON(), nullable=False),
