@@ -18,10 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -32,54 +31,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from corridor import db
 from corridor.parties import BookingFacts, Leg
+from services.ingest import hot
 from services.ingest.trust import KnownBooking
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 CHUNK = 1000  # rows a statement (SQLite and asyncpg bound the number of parameters)
 T = TypeVar("T")
-
-# The hot statements (every event runs a claim; a booking look-up on a cache miss) are
-# plain SQL on a connection held by the store: no compilation, no pool check-out and its
-# ping, and on PostgreSQL one round trip with arrays (``unnest``) whatever the row count.
-PG_LOOKUP = "SELECT * FROM ingest_bookings WHERE shipment_id = ANY($1::text[])"
-PG_CLAIM = (
-    "INSERT INTO ingest_events (carrier, event_id, digest, recorded_at) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) "
-    "ON CONFLICT DO NOTHING RETURNING carrier, event_id"
-)
-PG_DIGESTS = (
-    "SELECT e.carrier, e.event_id, e.digest FROM ingest_events e "
-    "JOIN unnest($1::text[], $2::text[]) AS k(carrier, event_id) USING (carrier, event_id)"
-)
-
-
-@cache
-def _sqlite_lookup(n: int) -> str:
-    marks = ",".join("?" * n)
-    return f"SELECT * FROM ingest_bookings WHERE shipment_id IN ({marks})"
-
-
-@cache
-def _sqlite_claim(n: int) -> str:
-    rows = ",".join(["(?,?,?,?)"] * n)
-    return (
-        f"INSERT INTO ingest_events (carrier, event_id, digest, recorded_at) VALUES {rows} "
-        "ON CONFLICT DO NOTHING RETURNING carrier, event_id"
-    )
-
-
-@cache
-def _sqlite_digests(n: int) -> str:
-    keys = ",".join(["(?,?)"] * n)
-    return (
-        "SELECT carrier, event_id, digest FROM ingest_events "
-        f"WHERE (carrier, event_id) IN (VALUES {keys})"
-    )
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """As ``UtcDateTime`` stores it on SQLite (naive UTC text, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class Base(DeclarativeBase):
@@ -153,6 +110,7 @@ class SqlStore:
         # this process's writers take turns here instead. PostgreSQL needs no such thing.
         self._writing = contextlib.nullcontext() if self.postgres else asyncio.Lock()
         self._held: dict[str, AsyncConnection] = {}  # a connection per kind of statement
+        self._upsert = self._upsert_statement()
 
     async def ping(self) -> bool:
         return await db.ping(self.engine)
@@ -181,20 +139,9 @@ class SqlStore:
     async def bookings(self, shipment_ids: list[str]) -> list[KnownBooking | None]:
         """The effective booking of each shipment (``None``: none known), in order."""
         unique = list(dict.fromkeys(shipment_ids))
-
-        async def read(conn: AsyncConnection) -> list[Any]:
-            if self.postgres:
-                driver = await _driver(conn)
-                return [dict(r) for r in await driver.fetch(PG_LOOKUP, unique)]
-            rows: list[Any] = []
-            for start in range(0, len(unique), CHUNK):
-                chunk = unique[start : start + CHUNK]
-                found = await conn.exec_driver_sql(_sqlite_lookup(len(chunk)), tuple(chunk))
-                rows += [dict(r._mapping) for r in found]
-            await conn.commit()  # no snapshot held between calls
-            return rows
-
-        found = {row["shipment_id"]: _known(row) for row in await self._on("read", read)}
+        read = hot.pg_bookings if self.postgres else hot.sqlite_bookings
+        rows = await self._on("read", lambda conn: read(conn, unique))
+        found = {row["shipment_id"]: _known(row) for row in rows}
         return [found.get(sid) for sid in shipment_ids]
 
     async def claim(self, entries: list[LedgerEntry]) -> list[bool]:
@@ -206,10 +153,10 @@ class SqlStore:
         digests = {key: entry.digest for key, entry in first.items()}
         fresh = list(first.values())
         if self.postgres:
-            known = await self._on("write", lambda conn: _pg_claim(conn, fresh))
+            known = await self._on("write", lambda conn: hot.pg_claim(conn, fresh))
         else:
             async with self._writing:
-                known = await self._on("write", lambda conn: _sqlite_claim_rows(conn, fresh))
+                known = await self._on("write", lambda conn: hot.sqlite_claim(conn, fresh))
         digests.update(known)
         return [digests[entry.key] == entry.digest for entry in entries]
 
@@ -218,12 +165,12 @@ class SqlStore:
         operator replace it when not older."""
         async with self._writing, self.engine.begin() as conn:
             for round_ in _rounds(records):
-                for start in range(0, len(round_), CHUNK):
-                    await conn.execute(self._upsert(round_[start : start + CHUNK]))
+                # One statement, compiled once, executed with many parameter sets.
+                await conn.execute(self._upsert, [_booking_row(r) for r in round_])
         return [None] * len(records)
 
-    def _upsert(self, records: Sequence[BookingRecord]) -> Any:
-        statement = self._insert(BOOKINGS).values([_booking_row(r) for r in records])
+    def _upsert_statement(self) -> Any:
+        statement = self._insert(BOOKINGS)
         new = statement.excluded
         return statement.on_conflict_do_update(
             index_elements=["shipment_id"],
@@ -244,53 +191,6 @@ class SqlStore:
             where=(new.booked_at >= BOOKINGS.c.booked_at)
             & ((new.posted_by == BOOKINGS.c.booker) | new.by_operator),
         )
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` (statements run outside any transaction:
-    each is atomic on its own)."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
-async def _pg_claim(conn: AsyncConnection, fresh: list[LedgerEntry]) -> dict[tuple[str, str], str]:
-    """Insert the new keys; the stored digest of every key that was there already."""
-    driver = await _driver(conn)
-    rows = await driver.fetch(
-        PG_CLAIM,
-        [e.carrier for e in fresh],
-        [e.event_id for e in fresh],
-        [e.digest for e in fresh],
-        [e.recorded_at for e in fresh],
-    )
-    inserted = {(r["carrier"], r["event_id"]) for r in rows}
-    known = [e for e in fresh if e.key not in inserted]
-    if not known:
-        return {}
-    found = await driver.fetch(PG_DIGESTS, [e.carrier for e in known], [e.event_id for e in known])
-    return {(r["carrier"], r["event_id"]): r["digest"] for r in found}
-
-
-async def _sqlite_claim_rows(
-    conn: AsyncConnection, fresh: list[LedgerEntry]
-) -> dict[tuple[str, str], str]:
-    digests: dict[tuple[str, str], str] = {}
-    for start in range(0, len(fresh), CHUNK):
-        chunk = fresh[start : start + CHUNK]
-        params: list[Any] = []
-        for e in chunk:
-            params += (e.carrier, e.event_id, e.digest, _sqlite_time(e.recorded_at))
-        rows = await conn.exec_driver_sql(_sqlite_claim(len(chunk)), tuple(params))
-        inserted = {(r.carrier, r.event_id) for r in rows}
-        known = [e for e in chunk if e.key not in inserted]
-        if known:
-            keys: list[Any] = []
-            for e in known:
-                keys += (e.carrier, e.event_id)
-            found = await conn.exec_driver_sql(_sqlite_digests(len(known)), tuple(keys))
-            digests.update({(r.carrier, r.event_id): r.digest for r in found})
-    await conn.commit()
-    return digests
 
 
 def _rounds(records: list[BookingRecord]) -> list[list[BookingRecord]]:

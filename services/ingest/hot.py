@@ -1,0 +1,125 @@
+"""The statements every event runs (a ledger claim; a booking look-up on a cache miss),
+as plain SQL on the database driver under a connection the store holds: no statement
+compilation, no pool check-out and its ping. On PostgreSQL (asyncpg) each is one round
+trip with arrays (``unnest``) whatever the row count; on SQLite (aiosqlite) one call to its
+thread. Each statement is atomic on its own: a claim inserts the new keys and then reads
+the digests of the keys that were there already (digests never change).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+if TYPE_CHECKING:
+    from services.ingest.db import LedgerEntry
+
+CHUNK = 1000  # rows a SQLite statement (it bounds the number of parameters)
+BOOKING_COLUMNS = (
+    "shipment_id", "booker", "event_id", "origin", "destination", "first_booked_at",
+    "recorded_at", "legs", "parties",
+)  # fmt: skip
+_COLUMNS = ", ".join(BOOKING_COLUMNS)
+PG_LOOKUP = f"SELECT {_COLUMNS} FROM ingest_bookings WHERE shipment_id = ANY($1::text[])"
+PG_CLAIM = (
+    "INSERT INTO ingest_events (carrier, event_id, digest, recorded_at) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) "
+    "ON CONFLICT DO NOTHING RETURNING carrier, event_id"
+)
+PG_DIGESTS = (
+    "SELECT e.carrier, e.event_id, e.digest FROM ingest_events e "
+    "JOIN unnest($1::text[], $2::text[]) AS k(carrier, event_id) USING (carrier, event_id)"
+)
+
+
+@cache
+def _sqlite_lookup(n: int) -> str:
+    return f"SELECT {_COLUMNS} FROM ingest_bookings WHERE shipment_id IN ({','.join('?' * n)})"
+
+
+@cache
+def _sqlite_claim(n: int) -> str:
+    rows = ",".join(["(?,?,?,?)"] * n)
+    return (
+        f"INSERT INTO ingest_events (carrier, event_id, digest, recorded_at) VALUES {rows} "
+        "ON CONFLICT DO NOTHING RETURNING carrier, event_id"
+    )
+
+
+@cache
+def _sqlite_digests(n: int) -> str:
+    keys = ",".join(["(?,?)"] * n)
+    return (
+        "SELECT carrier, event_id, digest FROM ingest_events "
+        f"WHERE (carrier, event_id) IN (VALUES {keys})"
+    )
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """As ``corridor.db.UtcDateTime`` stores it on SQLite (naive UTC text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg or aiosqlite connection under ``conn``."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def pg_bookings(conn: AsyncConnection, shipment_ids: list[str]) -> list[dict[str, Any]]:
+    driver = await _driver(conn)
+    return [dict(r) for r in await driver.fetch(PG_LOOKUP, shipment_ids)]
+
+
+async def sqlite_bookings(conn: AsyncConnection, shipment_ids: list[str]) -> list[dict[str, Any]]:
+    driver = await _driver(conn)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(shipment_ids), CHUNK):
+        chunk = shipment_ids[start : start + CHUNK]
+        found = await driver.execute_fetchall(_sqlite_lookup(len(chunk)), chunk)
+        rows += [dict(zip(BOOKING_COLUMNS, r, strict=True)) for r in found]
+    return rows
+
+
+async def pg_claim(conn: AsyncConnection, fresh: list[LedgerEntry]) -> dict[tuple[str, str], str]:
+    """Insert the new keys; the stored digest of every key that was there already."""
+    driver = await _driver(conn)
+    rows = await driver.fetch(
+        PG_CLAIM,
+        [e.carrier for e in fresh],
+        [e.event_id for e in fresh],
+        [e.digest for e in fresh],
+        [e.recorded_at for e in fresh],
+    )
+    inserted = {(r["carrier"], r["event_id"]) for r in rows}
+    known = [e for e in fresh if e.key not in inserted]
+    if not known:
+        return {}
+    found = await driver.fetch(PG_DIGESTS, [e.carrier for e in known], [e.event_id for e in known])
+    return {(r["carrier"], r["event_id"]): r["digest"] for r in found}
+
+
+async def sqlite_claim(
+    conn: AsyncConnection, fresh: list[LedgerEntry]
+) -> dict[tuple[str, str], str]:
+    driver = await _driver(conn)
+    digests: dict[tuple[str, str], str] = {}
+    for start in range(0, len(fresh), CHUNK):
+        chunk = fresh[start : start + CHUNK]
+        params: list[Any] = []
+        for e in chunk:
+            params += (e.carrier, e.event_id, e.digest, _sqlite_time(e.recorded_at))
+        rows = await driver.execute_fetchall(_sqlite_claim(len(chunk)), params)
+        inserted = {(carrier, event_id) for carrier, event_id in rows}
+        known = [e for e in chunk if e.key not in inserted]
+        if known:
+            keys: list[Any] = []
+            for e in known:
+                keys += (e.carrier, e.event_id)
+            found = await driver.execute_fetchall(_sqlite_digests(len(known)), keys)
+            digests.update({(carrier, event_id): digest for carrier, event_id, digest in found})
+    await driver.commit()
+    return digests
