@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from corridor.kafka import OutgoingRecord, PublishError, PublishTimeoutError
 
@@ -23,9 +23,20 @@ class EventPublisher(Protocol):
     async def publish_many(self, records: Sequence[OutgoingRecord]) -> list[Result]: ...
 
 
+def _loop_of(owner: TurnBatcher | Coalescer[Any, Any]) -> asyncio.AbstractEventLoop:
+    """The running loop, remembered: ``asyncio.get_running_loop`` makes a system call
+    (``getpid``) each time, which on some virtual machines is a sizeable share of the hot
+    path's CPU."""
+    loop = owner._loop
+    if loop is None or loop.is_closed():
+        loop = owner._loop = asyncio.get_running_loop()
+    return loop
+
+
 class TurnBatcher:
     def __init__(self, publisher: EventPublisher) -> None:
         self.publisher = publisher
+        self._loop: asyncio.AbstractEventLoop | None = None
         # One entry per caller: its records and the future of their results.
         self._pending: list[tuple[Sequence[OutgoingRecord], asyncio.Future[list[Result]]]] = []
         self._flushing: set[asyncio.Task[None]] = set()
@@ -33,7 +44,7 @@ class TurnBatcher:
     async def publish_many(self, records: Sequence[OutgoingRecord]) -> list[Result]:
         if not records:
             return []
-        loop = asyncio.get_running_loop()
+        loop = _loop_of(self)
         if not self._pending:
             loop.call_soon(self._flush)
         future: asyncio.Future[list[Result]] = loop.create_future()
@@ -76,13 +87,14 @@ class Coalescer(Generic[T, R]):
 
     def __init__(self, call: Callable[[list[T]], Awaitable[list[R]]]) -> None:
         self.call = call
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[Sequence[T], asyncio.Future[list[R]]]] = []
         self._running: set[asyncio.Task[None]] = set()
 
     async def __call__(self, items: Sequence[T]) -> list[R]:
         if not items:
             return []
-        loop = asyncio.get_running_loop()
+        loop = _loop_of(self)
         if not self._pending and not self._running:
             loop.call_soon(self._flush)
         future: asyncio.Future[list[R]] = loop.create_future()
