@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -110,12 +111,24 @@ class SqlStore:
         # this process's writers take turns here instead. PostgreSQL needs no such thing.
         self._writing = contextlib.nullcontext() if self.postgres else asyncio.Lock()
         self._held: dict[str, AsyncConnection] = {}  # a connection per kind of statement
+        # SQLite: the hot statements on the loop's thread (``hot``), opened on first use.
+        self._sqlite: sqlite3.Connection | None = None
         self._upsert = self._upsert_statement()
 
     async def ping(self) -> bool:
         return await db.ping(self.engine)
 
+    def _local(self) -> sqlite3.Connection:
+        if self._sqlite is None:
+            database = self.engine.url.database
+            assert database, "an SQLite database file"
+            self._sqlite = hot.sqlite_connect(database)
+        return self._sqlite
+
     async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
         held, self._held = self._held, {}
         for conn in held.values():
             with contextlib.suppress(Exception):
@@ -139,8 +152,10 @@ class SqlStore:
     async def bookings(self, shipment_ids: list[str]) -> list[KnownBooking | None]:
         """The effective booking of each shipment (``None``: none known), in order."""
         unique = list(dict.fromkeys(shipment_ids))
-        read = hot.pg_bookings if self.postgres else hot.sqlite_bookings
-        rows = await self._on("read", lambda conn: read(conn, unique))
+        if self.postgres:
+            rows = await self._on("read", lambda conn: hot.pg_bookings(conn, unique))
+        else:
+            rows = hot.sqlite_bookings(self._local(), unique)
         found = {row["shipment_id"]: _known(row) for row in rows}
         return [found.get(sid) for sid in shipment_ids]
 
@@ -156,7 +171,7 @@ class SqlStore:
             known = await self._on("write", lambda conn: hot.pg_claim(conn, fresh))
         else:
             async with self._writing:
-                known = await self._on("write", lambda conn: hot.sqlite_claim(conn, fresh))
+                known = hot.sqlite_claim(self._local(), fresh)
         digests.update(known)
         return [digests[entry.key] == entry.digest for entry in entries]
 
