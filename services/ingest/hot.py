@@ -62,7 +62,7 @@ SQLITE_DIGEST = "SELECT digest FROM ingest_events WHERE carrier = ? AND event_id
 
 def _sqlite_time(moment: datetime) -> str:
     """As ``corridor.db.UtcDateTime`` stores it on SQLite (naive UTC text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
 async def _driver(conn: AsyncConnection) -> Any:

@@ -66,18 +66,28 @@ def _booking(booking: ReportedBooking) -> events_pb2.Booking:
 
 @dataclass(slots=True)
 class Prepared:
-    """An event as its protobuf message (``recorded_at`` not set yet) and the digest of its
+    """An event as its protobuf bytes (``recorded_at`` not set yet) and the digest of its
     content: what the ledger compares when an ``event_id`` comes back."""
 
     event: ReportedEvent
-    message: events_pb2.CargoEvent
+    content: bytes
     digest: str
 
 
+# ``CargoEvent.recorded_at`` (field 6, length-delimited): appended to the content bytes at
+# publication. A protobuf message may carry its fields in any order, so the event is
+# serialised once, for the digest and for the record alike.
+_RECORDED_AT_TAG = bytes([6 << 3 | 2])
+
+
 def prepare(event: ReportedEvent, carrier: str) -> Prepared:
-    message = cargo_message(event, carrier)
-    content = message.SerializeToString(deterministic=True)
-    return Prepared(event, message, hashlib.blake2b(content, digest_size=16).hexdigest())
+    content = cargo_message(event, carrier).SerializeToString(deterministic=True)
+    return Prepared(event, content, hashlib.blake2b(content, digest_size=16).hexdigest())
+
+
+def _recorded_at_field(stamp: Timestamp) -> bytes:
+    value = stamp.SerializeToString()
+    return _RECORDED_AT_TAG + bytes([len(value)]) + value  # a Timestamp is < 128 bytes
 
 
 def cargo_event(event: ReportedEvent, carrier: str, recorded_at: Timestamp) -> bytes:
@@ -117,15 +127,14 @@ def event_records(
 def prepared_records(
     prepared: list[Prepared], carrier: str, recorded_at: datetime
 ) -> list[OutgoingRecord]:
-    stamp = timestamp(recorded_at)
+    stamp = _recorded_at_field(timestamp(recorded_at))
     records = []
     for item in prepared:
-        item.message.recorded_at.CopyFrom(stamp)
         records.append(
             cloudevent_record(
                 EVENTS_TOPIC,
                 item.event.shipment_id,
-                item.message.SerializeToString(),
+                item.content + stamp,
                 ce_id=ce_id(carrier, item.event.event_id),
                 ce_type=CE_TYPE_CARGO_EVENT,
                 source=SOURCE,
