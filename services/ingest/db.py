@@ -23,10 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, MetaData, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, Boolean, MetaData, String
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -73,10 +72,6 @@ class EventRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime)
 
 
-BOOKINGS = cast(Table, BookingRow.__table__)
-EVENTS = cast(Table, EventRow.__table__)
-
-
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     carrier: str
@@ -106,14 +101,12 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = db.is_postgres(engine)
-        self._insert = postgresql.insert if self.postgres else sqlite.insert
         # SQLite has one writer at a time and makes the others sleep (up to 100 ms a try):
         # this process's writers take turns here instead. PostgreSQL needs no such thing.
         self._writing = contextlib.nullcontext() if self.postgres else asyncio.Lock()
         self._held: dict[str, AsyncConnection] = {}  # a connection per kind of statement
         # SQLite: the hot statements on the loop's thread (``hot``), opened on first use.
         self._sqlite: sqlite3.Connection | None = None
-        self._upsert = self._upsert_statement()
 
     async def ping(self) -> bool:
         return await db.ping(self.engine)
@@ -177,82 +170,36 @@ class SqlStore:
 
     async def record_bookings(self, records: list[BookingRecord]) -> list[None]:
         """Insert each shipment's first booking; let later ones by the booker or an
-        operator replace it when not older."""
-        async with self._writing, self.engine.begin() as conn:
-            for round_ in _rounds(records):
-                # One statement, compiled once, executed with many parameter sets.
-                await conn.execute(self._upsert, [_booking_row(r) for r in round_])
+        operator replace it when not older (``hot.SQLITE_UPSERT``)."""
+        rows = [_booking_row(r) for r in records]
+        if self.postgres:
+            await self._on("write", lambda conn: hot.pg_upsert(conn, rows))
+        else:
+            async with self._writing:
+                hot.sqlite_upsert(self._local(), rows)
         return [None] * len(records)
 
-    def _upsert_statement(self) -> Any:
-        statement = self._insert(BOOKINGS)
-        new = statement.excluded
-        return statement.on_conflict_do_update(
-            index_elements=["shipment_id"],
-            set_={
-                name: new[name]
-                for name in (
-                    "posted_by",
-                    "by_operator",
-                    "event_id",
-                    "origin",
-                    "destination",
-                    "booked_at",
-                    "amended_at",
-                    "legs",
-                    "parties",
-                )
-            },
-            where=(new.booked_at >= BOOKINGS.c.booked_at)
-            & ((new.posted_by == BOOKINGS.c.booker) | new.by_operator),
-        )
 
-
-def _rounds(records: list[BookingRecord]) -> list[list[BookingRecord]]:
-    """Records in rounds with one record per shipment each (a statement may not change a
-    row twice), in the order they came."""
-    rounds: list[list[BookingRecord]] = []
-    seen: list[set[str]] = []
-    for record in records:
-        index = next((i for i, ids in enumerate(seen) if record.shipment_id not in ids), None)
-        if index is None:
-            rounds.append([])
-            seen.append(set())
-            index = len(rounds) - 1
-        rounds[index].append(record)
-        seen[index].add(record.shipment_id)
-    return rounds
-
-
-def _ledger_row(entry: LedgerEntry) -> dict[str, Any]:
-    return {
-        "carrier": entry.carrier,
-        "event_id": entry.event_id,
-        "digest": entry.digest,
-        "recorded_at": entry.recorded_at,
-    }
-
-
-def _booking_row(record: BookingRecord) -> dict[str, Any]:
+def _booking_row(record: BookingRecord) -> tuple[Any, ...]:
+    """In ``hot.UPSERT_COLUMNS`` order."""
     facts = record.facts
-    return {
-        "shipment_id": record.shipment_id,
-        "booker": record.carrier,
-        "posted_by": record.carrier,
-        "by_operator": record.by_operator,
-        "event_id": record.event_id,
-        "origin": facts.origin,
-        "destination": facts.destination,
-        "booked_at": record.booked_at,
-        "first_booked_at": record.booked_at,
-        "recorded_at": record.recorded_at,
-        "amended_at": record.recorded_at,
-        "legs": [
-            {"carrier": g.carrier, "origin": g.origin, "destination": g.destination}
-            for g in facts.legs
-        ],
-        "parties": dict(facts.parties),
-    }
+    legs = [{"carrier": g.carrier, "origin": g.origin, "destination": g.destination}
+            for g in facts.legs]  # fmt: skip
+    return (
+        record.shipment_id,
+        record.carrier,  # booker (kept by an amendment)
+        record.carrier,  # posted_by
+        record.by_operator,
+        record.event_id,
+        facts.origin,
+        facts.destination,
+        record.booked_at,
+        record.booked_at,  # first_booked_at (kept by an amendment)
+        record.recorded_at,
+        record.recorded_at,  # amended_at
+        json.dumps(legs),
+        json.dumps(dict(facts.parties)),
+    )
 
 
 def _moment(value: Any) -> datetime:

@@ -61,8 +61,58 @@ SQLITE_DIGEST = "SELECT digest FROM ingest_events WHERE carrier = ? AND event_id
 
 
 def _sqlite_time(moment: datetime) -> str:
-    """As ``corridor.db.UtcDateTime`` stores it on SQLite (naive UTC text)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    """As ``corridor.db.UtcDateTime`` stores it on SQLite: naive UTC text, always with its
+    microseconds (so that stored times compare as text)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+# Insert each shipment's first booking; a later one replaces it only when posted by the
+# booker or an operator and not older (the latest ``occurred_at`` wins), in the statement
+# itself, so that two replicas racing cannot break the rule. Rows in order, one at a time.
+UPSERT_COLUMNS = (
+    "shipment_id", "booker", "posted_by", "by_operator", "event_id", "origin", "destination",
+    "booked_at", "first_booked_at", "recorded_at", "amended_at", "legs", "parties",
+)  # fmt: skip
+_AMENDED = ("posted_by", "by_operator", "event_id", "origin", "destination", "booked_at",
+            "amended_at", "legs", "parties")  # fmt: skip
+_UPSERT_TAIL = (
+    " ON CONFLICT (shipment_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _AMENDED)
+    + " WHERE excluded.booked_at >= ingest_bookings.booked_at"
+    " AND (excluded.posted_by = ingest_bookings.booker OR excluded.by_operator)"
+)
+SQLITE_UPSERT = (
+    f"INSERT INTO ingest_bookings ({', '.join(UPSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(UPSERT_COLUMNS))})" + _UPSERT_TAIL
+)
+_PG_TYPES = ("", "", "", "::boolean", "", "", "", "::timestamptz", "::timestamptz",
+             "::timestamptz", "::timestamptz", "::json", "::json")  # fmt: skip
+PG_UPSERT = (
+    f"INSERT INTO ingest_bookings ({', '.join(UPSERT_COLUMNS)}) VALUES ("
+    + ", ".join(f"${n}{t}" for n, t in enumerate(_PG_TYPES, start=1))
+    + ")"
+    + _UPSERT_TAIL
+)
+
+
+def sqlite_upsert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """``rows`` in ``UPSERT_COLUMNS`` order, times aware, legs and parties as JSON text."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            SQLITE_UPSERT,
+            [tuple(_sqlite_time(v) if isinstance(v, datetime) else v for v in row) for row in rows],
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+async def pg_upsert(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    driver = await _driver(conn)
+    async with driver.transaction():
+        await driver.executemany(PG_UPSERT, rows)
 
 
 async def _driver(conn: AsyncConnection) -> Any:
