@@ -14,9 +14,7 @@ Writing:
   ``DELIVERED`` is at the booked destination. Before any booking is known the event is
   **held**; a booking that arrives more than the hold window after it refuses it for good.
 
-Reading: each shipment has **access scopes** (``p:<principal>`` for its booker, leg carriers
-and named parties, ``n:<node>`` and ``c:<country>`` for its booked route); each principal
-has the scopes it reads through. Operators read everything.
+Who may read what lives beside it, in ``corridor.access``.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Generic, Literal, TypeVar
 
-from corridor.principals import Principal, PrincipalRegistry, Role
+from corridor.principals import PrincipalRegistry, Role
 from corridor.topology import Topology
 
 PARTY_ROLES = ("shipper", "consignee", "forwarder")
@@ -259,63 +257,6 @@ def choose_booking(
 def may_amend(rules: TrustRules, booker: str | None, carrier: str) -> bool:
     """Whether ``carrier`` may post a booking for a shipment booked by ``booker``."""
     return booker is None or carrier == booker or rules.is_operator(carrier)
-
-
-def access_scopes(rules: TrustRules, booking: BookingFacts | None) -> frozenset[str]:
-    """The scopes through which a shipment can be read (operators read everything)."""
-    if booking is None:
-        return frozenset()
-    route = rules.route(booking)
-    scopes = {f"p:{booking.booker}"}
-    scopes |= {f"p:{leg.carrier}" for leg in booking.legs}
-    scopes |= {f"p:{pid}" for pid in booking.parties.values() if pid}
-    scopes |= {f"n:{node}" for node in route}
-    scopes |= {
-        f"c:{rules.topology.nodes[node].country}" for node in route if node in rules.topology.nodes
-    }
-    return frozenset(scopes)
-
-
-def principal_scopes(principal: Principal) -> frozenset[str] | None:
-    """The scopes a principal reads through; ``None``: everything (operators)."""
-    role = principal.role
-    if role is Role.OPERATOR:
-        return None
-    scopes = {f"p:{principal.id}"}
-    if role is Role.CARRIER:
-        scopes |= {f"n:{node}" for node in principal.nodes}
-    elif role is Role.CUSTOMS:
-        scopes |= {f"c:{country}" for country in principal.countries}
-    elif role is Role.PARTNER:
-        scopes |= {f"c:{country}" for country in principal.countries}
-        scopes |= {f"p:{pid}" for pid in principal.on_behalf_of}
-    return frozenset(scopes)
-
-
-def may_read(principal: Principal, scopes: Iterable[str]) -> bool:
-    mine = principal_scopes(principal)
-    return mine is None or not mine.isdisjoint(scopes)
-
-
-def sees_cargo_details(principal: Principal, booking: BookingFacts | None) -> bool:
-    """Property level: whether a principal that may read a shipment also sees its cargo
-    description, HS code and named parties. Every role but ``carrier`` does (operators,
-    customs, the named parties and their partners); a carrier only when it booked the
-    shipment or is named on a leg, not when it merely operates a node on the route."""
-    if principal.role is not Role.CARRIER:
-        return True
-    if booking is None:
-        return False
-    return principal.id == booking.booker or any(g.carrier == principal.id for g in booking.legs)
-
-
-def revenue_shares_visible(principal: Principal) -> frozenset[str] | None:
-    """The topology operators whose revenue share the principal may read; ``None``: all."""
-    if principal.role is Role.OPERATOR:
-        return None
-    if principal.role is Role.CARRIER and principal.operator is not None:
-        return frozenset({principal.operator})
-    return frozenset()
 
 
 def _days(span: timedelta) -> str:

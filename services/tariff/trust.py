@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from corridor import parties
+from corridor import access, parties
 from corridor.parties import BookingClaim, BookingFacts, TrustRules, Verdict
 from corridor.principals import Principal
 from services.tariff.events import BookingDetails
@@ -121,13 +121,13 @@ def may_read(rules: TrustRules, principal: Principal, booking: Booking | None) -
     """Whether ``principal`` may read the shipment (operators read everything; without a
     booking a shipment has no scope but theirs)."""
     facts = None if booking is None else booking.facts
-    return parties.may_read(principal, parties.access_scopes(rules, facts))
+    return access.may_read(rules, principal, access.access_scopes(rules, facts))
 
 
 def visible_shares(principal: Principal, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` (a quote or a charge) with only the revenue shares ``principal`` may
     see: every one for operators, its own operator's for a carrier, none for the others."""
-    visible = parties.revenue_shares_visible(principal)
+    visible = access.revenue_shares_visible(principal)
     if visible is None:
         return document
     shares = [s for s in document.get("apportionment", []) if s["operator"] in visible]

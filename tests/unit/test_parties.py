@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corridor import parties
+from corridor import access, parties
 from corridor.parties import BookingClaim, BookingFacts, Leg, TrustRules
 from corridor.principals import DEMO_PRINCIPALS_FILE, Principal, Role, load_registry
 from corridor.topology import load_topology
@@ -147,8 +147,8 @@ def test_the_chosen_booking_does_not_depend_on_arrival_order(order: list[int]) -
 
 def test_who_reads_a_shipment() -> None:
     booking = BookingFacts("mcm", "CNHRS", "GEPTI", BOOKED_AT, parties={"shipper": "shipper-xian"})
-    scopes = parties.access_scopes(RULES, booking)
-    readers = {pid for pid in REGISTRY.principals if parties.may_read(principal(pid), scopes)}
+    scopes = access.access_scopes(RULES, booking)
+    readers = {pid for pid in REGISTRY.principals if access.may_read(RULES, principal(pid), scopes)}
     assert readers == {
         "mcm", "corridor-ops",  # operators
         "ktz", "asco", "port-baku", "ady", "gr", "port-poti",  # carriers of route nodes
@@ -158,18 +158,18 @@ def test_who_reads_a_shipment() -> None:
     assert "port-aktau" not in readers
     assert "consignee-tbilisi" not in readers
     assert not any(
-        parties.may_read(principal(pid), parties.access_scopes(RULES, None))
+        access.may_read(RULES, principal(pid), access.access_scopes(RULES, None))
         for pid in REGISTRY.principals
         if principal(pid).role is not Role.OPERATOR
     )
 
 
 def test_cargo_details_and_revenue_shares_are_shown_by_role() -> None:
-    assert parties.sees_cargo_details(principal("customs-kz"), BOOKING)
-    assert parties.sees_cargo_details(principal("mcm"), BOOKING)
-    assert not parties.sees_cargo_details(principal("ktz"), BOOKING)
+    assert access.sees_cargo_details(principal("customs-kz"), BOOKING)
+    assert access.sees_cargo_details(principal("mcm"), BOOKING)
+    assert not access.sees_cargo_details(principal("ktz"), BOOKING)
     leg = BookingFacts("mcm", "CNHRS", "GEPTI", BOOKED_AT, legs=(Leg("ktz"),))
-    assert parties.sees_cargo_details(principal("ktz"), leg)
-    assert parties.revenue_shares_visible(principal("corridor-ops")) is None
-    assert parties.revenue_shares_visible(principal("ktz")) == frozenset({"KTZ"})
-    assert parties.revenue_shares_visible(principal("shipper-xian")) == frozenset()
+    assert access.sees_cargo_details(principal("ktz"), leg)
+    assert access.revenue_shares_visible(principal("corridor-ops")) is None
+    assert access.revenue_shares_visible(principal("ktz")) == frozenset({"KTZ"})
+    assert access.revenue_shares_visible(principal("shipper-xian")) == frozenset()

@@ -48,7 +48,7 @@ def legs_out(booking: Booking | None) -> list[LegOut]:
 
 def shipment_out(shipment: TrackedShipment, topology: Topology, details: bool) -> ShipmentOut:
     """The JSON view of a stored shipment; ``details``: with the cargo description, HS code
-    and named parties (``corridor.parties.sees_cargo_details``)."""
+    and named parties (``corridor.access.sees_cargo_details``)."""
     view = shipment.view
     last = view.last_event
     booking = view.booking

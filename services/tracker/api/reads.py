@@ -13,9 +13,10 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from corridor.access import access_scopes, may_read, sees_cargo_details
 from corridor.auth import denials_of
 from corridor.kafka import utcnow
-from corridor.parties import TrustRules, access_scopes, may_read, sees_cargo_details
+from corridor.parties import TrustRules
 from corridor.principals import Principal
 from corridor.problems import Problem, field_error
 from corridor.topology import Topology
@@ -50,7 +51,7 @@ class Reads:
 
     def may_read(self, principal: Principal, view: ShipmentView) -> bool:
         """Object level: the same scopes the lists filter through (``shipment_access``)."""
-        return may_read(principal, access_scopes(self.rules, facts_of(view)))
+        return may_read(self.rules, principal, access_scopes(self.rules, facts_of(view)))
 
     def details(self, principal: Principal, view: ShipmentView) -> bool:
         """Property level: cargo description, HS code, named parties."""

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from corridor.access import principal_scopes
 from corridor.auth import PrincipalDep
-from corridor.parties import principal_scopes
 from corridor.principals import Principal
 from corridor.problems import Problem, field_error
 from services.tracker.api.convert import event_out
@@ -58,7 +58,7 @@ async def _shipment_page(
     reads: Reads, principal: Principal, cursor: str | None, limit: int, **filters: Any
 ) -> tuple[list[ShipmentOut], str | None]:
     after = None if cursor is None else str(decode_cursor(cursor, 1)[0])
-    scopes = principal_scopes(principal)
+    scopes = principal_scopes(reads.rules, principal)
     async with reads.engine.connect() as conn:
         found = await queries.list_shipments(
             conn, limit=limit + 1, after=after, scopes=scopes, **filters

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from corridor.parties import TrustRules, access_scopes
+from corridor.access import access_scopes
+from corridor.parties import TrustRules
 from services.tracker.db.bulk import Upsert, columns_of
 from services.tracker.db.tables import (
     node_dwells,
