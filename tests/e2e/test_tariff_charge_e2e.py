@@ -77,6 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         INGEST_PORT=str(ports["ingest"]),
         TARIFF_PORT=str(ports["tariff"]),
         TARIFF_DATABASE_URL=f"sqlite+aiosqlite:///{root / 'tariff.db'}",
+        INGEST_DATABASE_URL=f"sqlite+aiosqlite:///{root / 'ingest.db'}",
         TARIFF_CARDS_DIR=str(cards),
         # A local run: the demo keys are accepted (production, the default, refuses them).
         INGEST_ENVIRONMENT="local",
