@@ -161,7 +161,7 @@ class SqlStore:
         digests = {key: entry.digest for key, entry in first.items()}
         fresh = list(first.values())
         if self.postgres:
-            known = await self._on("write", lambda conn: hot.pg_claim(conn, fresh))
+            known = await self._on("claim", lambda conn: hot.pg_claim(conn, fresh))
         else:
             async with self._writing:
                 known = hot.sqlite_claim(self._local(), fresh)
@@ -173,7 +173,7 @@ class SqlStore:
         operator replace it when not older (``hot.SQLITE_UPSERT``)."""
         rows = [_booking_row(r) for r in records]
         if self.postgres:
-            await self._on("write", lambda conn: hot.pg_upsert(conn, rows))
+            await self._on("bookings", lambda conn: hot.pg_upsert(conn, rows))
         else:
             async with self._writing:
                 hot.sqlite_upsert(self._local(), rows)

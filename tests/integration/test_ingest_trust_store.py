@@ -3,6 +3,7 @@ embedded broker, as two replicas sharing them: what one accepted binds the other
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,10 @@ from sqlalchemy import text
 
 from corridor import db
 from corridor.kafka import EVENTS_TOPIC, header
+from corridor.parties import BookingFacts
 from corridor.settings import KafkaSettings
 from services.ingest.app import create_app
+from services.ingest.db import BookingRecord, LedgerEntry, SqlStore
 from services.ingest.settings import IngestSettings
 from tests.conftest import unique
 from tests.integration.test_ingest_publish import mine, running
@@ -138,3 +141,27 @@ async def test_a_booking_by_another_booker_is_refused_across_replicas(
     # Concurrent posts of one turn share one look-up and one ledger statement.
     batch = await b.post("/v1/events/batch", json={"events": events}, headers=bearer("ktz"))
     assert batch.json()["accepted"] == 20
+
+
+async def test_ledger_claims_and_booking_writes_may_overlap(
+    replicas: tuple[httpx.AsyncClient, httpx.AsyncClient], database_url: str
+) -> None:
+    """Claims, look-ups and booking writes run at the same time (each kind on its own
+    connection of the store): none fails for another."""
+    store = SqlStore(db.make_engine(database_url))  # the replicas migrated the schema
+    now = datetime.now(UTC)
+    try:
+        for round_ in range(20):
+            sid = unique("SHP")
+            facts = BookingFacts("mcm", "CNHRS", "GEPTI", now)
+            record = BookingRecord(sid, "mcm", True, f"{sid}-b", now, now, facts)
+            entries = [LedgerEntry("ktz", f"{sid}-{n}", "d" * 32, now) for n in range(5)]
+            claimed, _, found = await asyncio.gather(
+                store.claim(entries), store.record_bookings([record]), store.bookings([sid])
+            )
+            assert claimed == [True] * 5, round_
+            assert found == [None] or found[0] is not None
+        assert (await store.bookings([sid]))[0] is not None
+    finally:
+        await store.close()
+        await store.engine.dispose()
