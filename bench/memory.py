@@ -54,7 +54,9 @@ async def applied(client: httpx.AsyncClient, tracker: str) -> float:
             return sum(
                 s.value
                 for s in family.samples
-                if s.name.endswith("_total") and s.labels.get("outcome") == "applied"
+                # Every new event is counted once: applied, or set aside (held until its
+                # booking arrives, then applied by a re-fold without being counted again).
+                if s.name.endswith("_total") and s.labels.get("outcome") in ("applied", "set_aside")
             )
     return 0.0
 
