@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -78,6 +79,22 @@ def start_run_command(
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return process, ports
+
+
+@contextlib.contextmanager
+def running_stack(data_dir: Path, *extra: str) -> Iterator[dict[str, str]]:
+    """The run command (no demo traffic unless ``extra`` asks), ready; the services' base
+    URLs by name. Stopped (SIGTERM, then SIGKILL after 30 s) on leaving."""
+    process, ports = start_run_command(data_dir, *extra)
+    try:
+        wait_until_ready(ports)
+        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def wait_until_ready(ports: dict[str, int], within: float = 60.0) -> float:

@@ -8,7 +8,6 @@ the attacker can read why.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import eventually, start_run_command, wait_until_ready
+from tests.support import eventually, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -37,16 +36,8 @@ def key(principal: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    process, ports = start_run_command(tmp_path_factory.mktemp("trust-attack"), "--no-simulate")
-    try:
-        wait_until_ready(ports)
-        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_stack(tmp_path_factory.mktemp("trust-attack"), "--no-simulate") as urls:
+        yield urls
 
 
 class Carriers:

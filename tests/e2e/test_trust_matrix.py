@@ -9,7 +9,6 @@ with the rules under test.
 from __future__ import annotations
 
 import random
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import pytest
 from corridor.identifiers import make_container_no
 from corridor.principals import DEMO_PRINCIPALS_FILE, load_registry
 from corridor.topology import load_topology
-from tests.support import eventually, start_run_command, wait_until_ready
+from tests.support import eventually, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -99,17 +98,9 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
-    process, ports = start_run_command(tmp_path_factory.mktemp("trust-matrix"), "--no-simulate")
-    try:
-        wait_until_ready(ports)
-        yield ports
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with running_stack(tmp_path_factory.mktemp("trust-matrix"), "--no-simulate") as urls:
+        yield urls
 
 
 def key(principal: str) -> dict[str, str]:
@@ -117,8 +108,8 @@ def key(principal: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def seeded(stack: dict[str, int]) -> Seeded:
-    base = {name: f"http://127.0.0.1:{port}" for name, port in stack.items()}
+async def seeded(stack: dict[str, str]) -> Seeded:
+    base = stack
     run = uuid.uuid4().hex[:8]
     now = datetime.now(UTC).replace(microsecond=0)
     ids = {s.name: f"MTX-{run}-{s.name}" for s in SHIPMENTS}
