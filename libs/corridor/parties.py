@@ -141,6 +141,17 @@ def plausible_age(rules: TrustRules, occurred_at: datetime, recorded_at: datetim
     return occurred_at >= recorded_at - rules.max_age
 
 
+def too_old(rules: TrustRules, occurred_at: datetime, recorded_at: datetime) -> Verdict | None:
+    """The refusal of an event dated too long before it was received, or ``None``."""
+    if plausible_age(rules, occurred_at, recorded_at):
+        return None
+    return Verdict(
+        "refused",
+        TOO_OLD,
+        f"occurred_at is more than {_days(rules.max_age)} before it was received",
+    )
+
+
 def judge(
     rules: TrustRules,
     booking: BookingFacts | None,
@@ -153,12 +164,8 @@ def judge(
     booking_recorded_at: datetime | None = None,
 ) -> Verdict:
     """Whether an event (other than a booking: see ``choose_booking``) counts now."""
-    if recorded_at is not None and not plausible_age(rules, occurred_at, recorded_at):
-        return Verdict(
-            "refused",
-            TOO_OLD,
-            f"occurred_at is more than {_days(rules.max_age)} before it was received",
-        )
+    if recorded_at is not None and (old := too_old(rules, occurred_at, recorded_at)):
+        return old
     if booking is None:
         return Verdict("held", NO_BOOKING, "held until a booking makes the carrier a party")
     if (

@@ -91,9 +91,8 @@ def create_app(
     )
     rules = Rules(
         topology,
-        security.principals,
+        security.rules,
         max_future=timedelta(seconds=settings.max_future_seconds),
-        max_age=timedelta(seconds=settings.max_event_age_seconds),
     )
     denials = security.authenticator.denials
     ingest = Ingest(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from corridor.equipment import gross_mass_error
 from corridor.identifiers import CONTAINER_NO, WAGON_NO, container_no_error, wagon_no_error
-from corridor.parties import Leg
+from corridor.parties import Leg, TrustRules, too_old
 from corridor.principals import Principal, PrincipalRegistry, Role
 from corridor.topology import Topology
 
@@ -65,10 +65,13 @@ class Violation:
 @dataclass(frozen=True)
 class Rules:
     topology: Topology
-    principals: PrincipalRegistry
+    # The shared trust rules: who is who, and how old an event may be (``too_old``).
+    trust: TrustRules
     max_future: timedelta = timedelta(days=1)
-    # An event dated more than this before it is received is refused (``too_old``).
-    max_age: timedelta = timedelta(days=30)
+
+    @property
+    def principals(self) -> PrincipalRegistry:
+        return self.trust.registry
 
 
 def status_of(violations: list[Violation]) -> int:
@@ -96,14 +99,9 @@ def _check_content(event: ReportedEvent, rules: Rules, now: datetime) -> list[Vi
                 "in_future",
             )
         )
-    if EARLIEST <= event.occurred_at < LATEST and event.occurred_at < now - rules.max_age:
-        found.append(
-            Violation(
-                "occurred_at",
-                f"is more than {_duration(rules.max_age)} before it was received",
-                "too_old",
-            )
-        )
+    old = too_old(rules.trust, event.occurred_at, now)
+    if EARLIEST <= event.occurred_at < LATEST and old is not None:
+        found.append(Violation("occurred_at", old.message, old.reason))
     if event.event_type == "BOOKED":
         if event.booking is None:
             found.append(Violation("booking", "is required for BOOKED", "missing"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from corridor.parties import Leg
+from corridor.parties import Leg, TrustRules
 from corridor.principals import DEMO_PRINCIPALS_FILE, Principal, Role, load_registry
 from corridor.topology import load_topology
 from services.ingest.domain import (
@@ -21,7 +21,9 @@ from services.ingest.domain import (
 from tests.unit.test_ingest_support import CONTAINER_NO, NOW, WAGON_NO_8, WAGON_NO_12
 
 TOPOLOGY = load_topology()
-RULES = Rules(TOPOLOGY, load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local"))
+RULES = Rules(
+    TOPOLOGY, TrustRules(TOPOLOGY, load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local"))
+)
 KTZ = Principal("ktz", "KTZ", Role.CARRIER, frozenset({"KZAKL", "KZDSK", "KZAAU"}))
 MCM = Principal("mcm", "MCM", Role.OPERATOR, frozenset(TOPOLOGY.nodes), may_book=True)
 
@@ -230,7 +232,7 @@ def test_an_event_older_than_the_maximum_age_is_refused_naming_occurred_at() -> 
     assert fields(check(old, KTZ, RULES, NOW)) == [("occurred_at", "too_old")]
     recent = replace(DEPARTED, occurred_at=NOW - timedelta(days=29))
     assert check(recent, KTZ, RULES, NOW) == []
-    stricter = replace(RULES, max_age=timedelta(days=1))
+    stricter = replace(RULES, trust=replace(RULES.trust, max_age=timedelta(days=1)))
     assert fields(check(recent, KTZ, stricter, NOW)) == [("occurred_at", "too_old")]
 
 

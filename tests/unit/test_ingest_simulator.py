@@ -36,8 +36,8 @@ from tests.unit.test_ingest_support import FakePublisher, make_app, timeout_erro
 
 TOPOLOGY = load_topology()
 REGISTRY = load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local")
-RULES = Rules(TOPOLOGY, REGISTRY)
 TRUST = TrustRules(TOPOLOGY, REGISTRY)
+RULES = Rules(TOPOLOGY, TRUST)
 
 
 def assert_accepted(post: Any, event: ReportedEvent, posted_at: datetime, booking: Any) -> Any:
