@@ -108,10 +108,17 @@ async def read_events(
     found: dict[tuple[str, str], Event] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        key = tuple_(events.c.carrier, events.c.event_id)
-        for row in await conn.execute(select(events).where(key.in_(chunk))):
+        # Two plain INs walk the primary key; a row-value IN scans it on SQLite. The few
+        # extra pairs they may match are dropped here.
+        query = select(events).where(
+            events.c.carrier.in_({c for c, _ in chunk}),
+            events.c.event_id.in_({e for _, e in chunk}),
+        )
+        pairs = set(chunk)
+        for row in await conn.execute(query):
             event = event_of(row)
-            found[event.key] = event
+            if event.key in pairs:
+                found[event.key] = event
     return found
 
 
