@@ -41,6 +41,11 @@ class Node:
     kinds: frozenset[str]
     operator: str
     provisional: bool = False
+    # Reference dwell (hours from arrival to departure): published where a figure exists,
+    # else a plausible default with ``dwell_assumed``; 0 where none is modelled (hubs).
+    # The tracker's ETA uses it until enough actual dwells give a median.
+    dwell_hours: float = 0.0
+    dwell_assumed: bool = False
 
     @property
     def is_border(self) -> bool:
@@ -61,7 +66,14 @@ class Segment:
     operator: str
     km: float
     hours: float
-    assumption: bool = False
+    # Which figures are assumed (not published nor derived from published ones).
+    km_assumed: bool = False
+    hours_assumed: bool = False
+
+    @property
+    def assumption(self) -> bool:
+        """Any of its figures is assumed."""
+        return self.km_assumed or self.hours_assumed
 
     def reversed(self) -> Segment:
         return Segment(
@@ -71,7 +83,8 @@ class Segment:
             self.operator,
             self.km,
             self.hours,
-            self.assumption,
+            self.km_assumed,
+            self.hours_assumed,
         )
 
 
@@ -114,6 +127,8 @@ class Topology:
                 raise TopologyError(f"node {node.code}: kinds must be among {sorted(NODE_KINDS)}")
             if node.operator not in self.operators:
                 raise TopologyError(f"node {node.code}: unknown operator {node.operator}")
+            if not 0 <= node.dwell_hours < 24 * 30:
+                raise TopologyError(f"node {node.code}: dwell_hours must be in [0, 720)")
         seen: set[frozenset[str]] = set()
         for seg in self.segments:
             name = f"segment {seg.origin}-{seg.destination}"
@@ -211,6 +226,8 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
                 kinds=frozenset(n["kinds"]),
                 operator=str(n["operator"]),
                 provisional=bool(n.get("provisional", False)),
+                dwell_hours=float(n.get("dwell_hours", 0.0)),
+                dwell_assumed=bool(n.get("dwell_assumed", False)),
             )
             for n in raw["nodes"]
         ]
@@ -222,7 +239,8 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
                 operator=str(s["operator"]),
                 km=float(s["km"]),
                 hours=float(s["hours"]),
-                assumption=bool(s.get("assumption", False)),
+                km_assumed=bool(s.get("km_assumed", False)),
+                hours_assumed=bool(s.get("hours_assumed", False)),
             )
             for s in raw["segments"]
         ]
