@@ -54,19 +54,25 @@ OrderKey = tuple[datetime, int, int, str, str]
 NO_ROUTE: Mapping[str, int] = MappingProxyType({})
 
 
-def route_positions(topology: Topology, origin: str, destination: str) -> Mapping[str, int]:
-    """Each node of the route from ``origin`` to ``destination`` with its position (0 at
-    the origin); empty when either is unknown or there is no route."""
-    return _positions(topology, origin, destination)
+def route_positions(topology: Topology, origin: str) -> Mapping[str, int]:
+    """Each node's position on the way from ``origin``: nodes ranked by their reference
+    running time from it (ties by code). Along any fastest route positions increase, and a
+    node off the booked route (a leg the booking names, a detour) still sorts by how far it
+    lies from the origin. Empty for an unknown origin."""
+    return _positions(topology, origin)
 
 
-@lru_cache(maxsize=4096)
-def _positions(topology: Topology, origin: str, destination: str) -> Mapping[str, int]:
-    route = topology.route(origin, destination) if origin and destination else None
-    if route is None:
+@lru_cache(maxsize=1024)
+def _positions(topology: Topology, origin: str) -> Mapping[str, int]:
+    if origin not in topology.nodes:
         return NO_ROUTE
-    nodes = [origin, *(segment.destination for segment in route)]
-    return MappingProxyType({code: i for i, code in enumerate(nodes)})
+    distance: dict[str, float] = {}
+    for code in topology.nodes:
+        route = topology.route(origin, code)
+        if route is not None:
+            distance[code] = sum(segment.hours for segment in route)
+    ranked = sorted(distance, key=lambda code: (distance[code], code))
+    return MappingProxyType({code: i for i, code in enumerate(ranked)})
 
 
 def order_key(
@@ -86,25 +92,17 @@ def order_key(
     )
 
 
-def next_on_route(positions: Mapping[str, int], location: str) -> str:
-    """The node after ``location`` on the route ("" at the end or off the route)."""
-    here = positions.get(location)
-    if here is None:
-        return ""
-    for code, position in positions.items():
-        if position == here + 1:
-            return code
-    return ""
+def crossing_mode(topology: Topology, location: str, destination: str) -> str:
+    """The mode of the leg the cargo starts when it departs ``location`` for
+    ``destination``: the reference data's first segment of the fastest route between them
+    ("" when unknown). What a departure reported without ``mode`` means."""
+    return _crossing_mode(topology, location, destination)
 
 
-def crossing_mode(topology: Topology, positions: Mapping[str, int], location: str) -> str:
-    """The mode of the leg the cargo starts when it departs ``location`` along its route,
-    from the reference data ("" when unknown): what a departure without ``mode`` means."""
-    following = next_on_route(positions, location)
-    if not following:
-        return ""
-    segment = topology.segment(location, following)
-    return segment.mode if segment is not None else ""
+@lru_cache(maxsize=4096)
+def _crossing_mode(topology: Topology, location: str, destination: str) -> str:
+    route = topology.route(location, destination) if location and destination else None
+    return route[0].mode if route else ""
 
 
 def dwell_measured(topology: Topology, code: str) -> bool:

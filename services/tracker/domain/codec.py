@@ -11,7 +11,14 @@ from services.tracker.domain.aside import SetAside
 from services.tracker.domain.encoding import json_string as s
 from services.tracker.domain.encoding import maybe_moment, moment
 from services.tracker.domain.encoding import micros_text as t
-from services.tracker.domain.events import Classifier, EventType, LastEvent, booking_from_dict
+from services.tracker.domain.events import (
+    LEGACY_POSITION,
+    Classifier,
+    EventType,
+    LastEvent,
+    RouteOrder,
+    booking_from_dict,
+)
 from services.tracker.domain.view import (
     Dwell,
     Milestone,
@@ -52,7 +59,8 @@ def to_json(view: ShipmentView) -> str:
             f'"events":{int(view.events)}',
             '"last_order":null'
             if order is None
-            else f'"last_order":[{t(order[0])},{int(order[1])},{s(order[2])},{s(order[3])}]',
+            else f'"last_order":[{t(order[0])},{int(order[1])},{int(order[2])},'
+            f"{s(order[3])},{s(order[4])}]",
             f'"booker":{s(view.booker)}',
             f'"booked_at":{t(view.booked_at)}',
             f'"booking_recorded_at":{t(view.booking_recorded_at)}',
@@ -69,6 +77,12 @@ def to_json(view: ShipmentView) -> str:
         )
     )
     return f"{head},{lists}}}"
+
+
+def _route_order(raw: list[Any]) -> RouteOrder:
+    if len(raw) == 4:  # stored before the route order: ``advance`` re-folds such a view
+        return (moment(raw[0]), LEGACY_POSITION, int(raw[1]), str(raw[2]), str(raw[3]))
+    return (moment(raw[0]), int(raw[1]), int(raw[2]), str(raw[3]), str(raw[4]))
 
 
 def from_json(text: str) -> ShipmentView:
@@ -110,9 +124,7 @@ def from_dict(raw: dict[str, Any]) -> ShipmentView:
         departed_at=maybe_moment(raw["departed_at"]),
         here_since=maybe_moment(raw["here_since"]),
         events=int(raw["events"]),
-        last_order=None
-        if order is None
-        else (moment(order[0]), int(order[1]), str(order[2]), str(order[3])),
+        last_order=None if order is None else _route_order(order),
         # Absent from views stored before the trust rules (``advance`` re-folds those).
         booker=raw.get("booker", ""),
         booked_at=maybe_moment(raw.get("booked_at")),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from corridor import movements
 from corridor.parties import Leg
 from services.tracker.domain.encoding import dumps, maybe_moment, micros
 
@@ -32,29 +34,17 @@ class Classifier(StrEnum):
     PLN = "PLN"
 
 
-# Tiebreak of events that happened at the same instant: the order things happen at a node.
-RANK: dict[EventType, int] = {
-    t: i
-    for i, t in enumerate(
-        (
-            EventType.BOOKED,
-            EventType.GATE_IN,
-            EventType.ARRIVED,
-            EventType.DISCHARGED,
-            EventType.BORDER_CROSSED,
-            EventType.CUSTOMS_HOLD,
-            EventType.CUSTOMS_RELEASED,
-            EventType.EXCEPTION,
-            EventType.LOADED,
-            EventType.DEPARTED,
-            EventType.GATE_OUT,
-            EventType.DELIVERED,
-        )
-    )
-}
+# Tiebreak of events that happened at the same instant at one node (``corridor.movements``).
+RANK: Mapping[str, int] = movements.RANK
 
-# (occurred_at, rank, carrier, event_id): a total order, since (carrier, event_id) is unique.
+# (occurred_at, rank, carrier, event_id): the timeline's order (what the events table can
+# sort on without knowing the route), total since (carrier, event_id) is unique.
 OrderKey = tuple[datetime, int, str, str]
+# The fold's order: along the shipment's route at the same instant (``corridor.movements``).
+RouteOrder = movements.OrderKey
+# The position of a view's last folded event stored before positions were part of the
+# order: such a view is re-folded rather than advanced.
+LEGACY_POSITION = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +103,17 @@ class Event(NamedTuple):
     @property
     def order(self) -> OrderKey:
         return (self.occurred_at, RANK[self.event_type], self.carrier, self.event_id)
+
+    def route_order(self, positions: Mapping[str, int]) -> RouteOrder:
+        """Where the event sorts in the fold, given the route's node positions."""
+        return movements.order_key(
+            self.occurred_at,
+            self.location,
+            self.event_type,
+            positions,
+            self.carrier,
+            self.event_id,
+        )
 
 
 class LastEvent(NamedTuple):

@@ -17,30 +17,45 @@ booking into a view that holds events (it may make held events count, or change 
 party): that is a re-fold too.
 
 Rules (docs/tracker.md explains them):
+- order: time, then (at the same instant) the position of the event's node on the way
+  from the booked origin, then the type (``corridor.movements``): leaving a node never
+  sorts after arriving at the next one;
 - status: ``DELIVERED`` once any actual delivery is known; else ``HELD`` while a customs hold
-  is open (closed by a later ``CUSTOMS_RELEASED`` or by a departure); else ``IN_TRANSIT`` once
+  is open (closed by a later ``CUSTOMS_RELEASED``, by a departure, or by an arrival or
+  departure at another node: the cargo moved on); else ``IN_TRANSIT`` once
   any actual event other than the booking is known; else ``BOOKED``. Estimates and plans
   never change the status; actual events after the delivery change nothing but the count;
 - equipment: the container or wagon of the latest actual event that names one;
 - sections: every actual event places the cargo in the country of its location, except a
-  departure by vessel, which starts a sea crossing (``XC`` from a Caspian port); a section is
-  exited at the first event placed elsewhere, or at the delivery;
-- dwell, at border crossings and ports: from ``ARRIVED`` to ``DEPARTED`` (or ``GATE_OUT`` or
-  ``DELIVERED``) at that node; an arrival whose departure is never reported is dropped once
-  the cargo is reported elsewhere;
+  departure by vessel (its ``mode``, or when absent the reference data's first segment
+  from its node towards the destination), which starts a sea crossing (``XC`` from a
+  Caspian port); a section is exited at the first event placed elsewhere, or at the
+  delivery;
+- dwell, at border crossings and ports (``corridor.movements``, the tariff's rule too): from
+  ``ARRIVED`` to ``DEPARTED`` (or ``GATE_OUT`` or ``DELIVERED``) at that node; an arrival
+  whose departure is never reported is dropped once the cargo is reported elsewhere;
 - segment times (the ETA's statistics): ``DEPARTED`` at A then ``ARRIVED`` at B, for
   adjacent A and B.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
+from corridor.movements import NO_ROUTE, Stay, crossing_mode, dwell_step, route_positions
 from corridor.parties import TrustRules, Verdict
 from corridor.topology import Topology
 from services.tracker.domain import trust
 from services.tracker.domain.aside import SetAside
-from services.tracker.domain.events import Classifier, Event, EventType, LastEvent, OrderKey
+from services.tracker.domain.events import (
+    LEGACY_POSITION,
+    Classifier,
+    Event,
+    EventType,
+    LastEvent,
+    OrderKey,
+)
 from services.tracker.domain.view import (
     Dwell,
     Milestone,
@@ -54,7 +69,8 @@ ACT = Classifier.ACT
 CASPIAN = "XC"
 OTHER_SEA = "XB"  # the Black Sea: the only other sea leg of the corridor's reference data
 CASPIAN_STATES = frozenset({"KZ", "AZ", "TM", "RU", "IR"})
-DWELL_ENDS = frozenset({EventType.DEPARTED, EventType.GATE_OUT, EventType.DELIVERED})
+T = TypeVar("T")
+MOVING_ON = frozenset({EventType.ARRIVED, EventType.DEPARTED})
 
 
 class LateEvent(ValueError):
@@ -62,38 +78,49 @@ class LateEvent(ValueError):
     booking for a shipment that holds events: the caller re-folds."""
 
 
-def unique_in_order(events: Iterable[Event]) -> list[Event]:
-    """The first copy of each ``(carrier, event_id)``, sorted in time order."""
+def unique_in_order(
+    events: Iterable[Event], positions: Mapping[str, int] = NO_ROUTE
+) -> list[Event]:
+    """The first copy of each ``(carrier, event_id)``, in the fold's order: time, then the
+    position of the node on the route (``positions``), then the type."""
     if isinstance(events, list | tuple) and len(events) == 1:
         return list(events)  # the common case of a batch: one new event per shipment
     seen: dict[tuple[str, str], Event] = {}
     for event in events:
         seen.setdefault((event.carrier, event.event_id), event)
-    return sorted(seen.values(), key=_order)
+    return sorted(seen.values(), key=lambda e: e.route_order(positions))
 
 
-def _order(event: Event) -> OrderKey:
-    return event.order
+def positions_of(view: ShipmentView, topology: Topology) -> Mapping[str, int]:
+    """The positions of the nodes on the way from the booked origin (none without a
+    booking: events of a shipment without one are all set aside anyway)."""
+    booking = view.booking
+    if booking is None:
+        return NO_ROUTE
+    return route_positions(topology, booking.origin)
 
 
 def fold(shipment_id: str, events: Iterable[Event], rules: TrustRules) -> ShipmentView:
     view = ShipmentView(shipment_id)
     ordered = unique_in_order(events)
     refused = trust.choose(view, ordered, rules)
-    facts = trust.facts_of(view)
     topology = rules.topology
+    positions = positions_of(view, topology)
+    if positions:  # the booking tells the route: order same-instant events along it
+        ordered.sort(key=lambda e: e.route_order(positions))
+    facts = trust.facts_of(view)
     aside: list[SetAside] = []
     for event in ordered:
         if trust.is_booking(event):
             denied = refused.get(event.key) if refused else None
             if denied is None:
-                _step(view, event, topology)
+                _step(view, event, topology, positions)
             else:
                 aside.append(denied)
             continue
         verdict = trust.verdict(rules, facts, view, event)
         if verdict.applies:
-            _step(view, event, topology)
+            _step(view, event, topology, positions)
         else:
             aside.append(trust.set_aside(event, verdict))
     view.set_aside = tuple(aside)
@@ -117,14 +144,17 @@ def _judged(
     aside changes nothing, wherever it sorts)."""
     if view.booking is not None and not view.booker:
         raise LateEvent("a view stored before the trust rules: re-fold")
-    facts = trust.facts_of(view)
     last = view.last_order
+    if last is not None and last[1] == LEGACY_POSITION:
+        raise LateEvent("a view stored before the route order: re-fold")
+    facts = trust.facts_of(view)
+    positions = positions_of(view, rules.topology)
     judged = []
     for event in ordered:
         if event.classifier is ACT and event.event_type is EventType.BOOKED and event.booking:
             raise LateEvent("a booking may change which events count: re-fold")
         verdict = trust.verdict(rules, facts, view, event)
-        late = last is not None and event.classifier is ACT and event.order <= last
+        late = last is not None and event.classifier is ACT and event.route_order(positions) <= last
         if late and verdict.applies:
             raise LateEvent("an actual event is not after the folded ones: re-fold")
         judged.append((event, verdict))
@@ -134,16 +164,17 @@ def _judged(
 def advance(view: ShipmentView, events: Iterable[Event], rules: TrustRules) -> ShipmentView:
     """``view`` with later ``events`` folded in; raises ``LateEvent`` when they cannot be
     appended (an earlier actual event, or a booking for a view that holds events)."""
-    ordered = unique_in_order(events)
     if view.empty:
-        return fold(view.shipment_id, ordered, rules)
+        return fold(view.shipment_id, events, rules)
+    topology = rules.topology
+    positions = positions_of(view, topology)
+    ordered = unique_in_order(events, positions)
     judged = _judged(view, ordered, rules)
     result = view.copy()
-    topology = rules.topology
     aside: list[SetAside] = []
     for event, verdict in judged:
         if verdict.applies:
-            _step(result, event, topology)
+            _step(result, event, topology, positions)
         else:
             aside.append(trust.set_aside(event, verdict))
     if aside:  # rare: kept in time order, as the fold keeps them
@@ -155,12 +186,14 @@ def _aside_order(item: SetAside) -> OrderKey:
     return item.order
 
 
-def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
+def _step(
+    view: ShipmentView, event: Event, topology: Topology, positions: Mapping[str, int]
+) -> None:
     view.events += 1
     if event.classifier is not Classifier.ACT:
         _record_milestone(view, event)
         return
-    view.last_order = event.order
+    view.last_order = event.route_order(positions)
     if event.container_no:
         view.container_no = event.container_no
     if event.wagon_no:
@@ -175,6 +208,9 @@ def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
         return
     if not view.first_location:
         view.first_location = event.location
+    # An arrival or departure at another node than the one the cargo was last reported
+    # at means it moved on: any hold there is over.
+    moved_on = event.event_type in MOVING_ON and event.location != view.current_location
     if event.location != view.current_location or view.here_since is None:
         view.here_since = event.occurred_at
     view.current_location = event.location
@@ -184,7 +220,7 @@ def _step(view: ShipmentView, event: Event, topology: Topology) -> None:
     _track_segments(view, event, topology)
     if event.event_type is EventType.CUSTOMS_HOLD:
         view.held_since, view.hold_reason = event.occurred_at, event.reason
-    elif event.event_type in (EventType.CUSTOMS_RELEASED, EventType.DEPARTED):
+    elif event.event_type in (EventType.CUSTOMS_RELEASED, EventType.DEPARTED) or moved_on:
         view.held_since, view.hold_reason = None, ""
     if event.event_type is EventType.DELIVERED:
         view.delivered_at = event.occurred_at
@@ -225,9 +261,18 @@ def _country(code: str, topology: Topology) -> str:
     return node.country if node is not None else code[:2]
 
 
+def departure_mode(event: Event, topology: Topology, destination: str) -> str:
+    """The mode of a departure: as reported, else the reference data's segment from its node
+    towards the destination (so the sea crossings never depend on the optional ``mode``)."""
+    return event.mode or crossing_mode(topology, event.location, destination)
+
+
 def _track_sections(view: ShipmentView, event: Event, topology: Topology) -> None:
     current = view.sections[-1] if view.sections and view.sections[-1].exited_at is None else None
-    if event.event_type is EventType.DEPARTED and event.mode == "VESSEL":
+    if (
+        event.event_type is EventType.DEPARTED
+        and departure_mode(event, topology, view.destination) == "VESSEL"
+    ):
         where = sea_section(_country(event.location, topology))
     elif (
         current is not None
@@ -246,16 +291,18 @@ def _track_sections(view: ShipmentView, event: Event, topology: Topology) -> Non
 
 
 def _track_dwell(view: ShipmentView, event: Event, topology: Topology) -> None:
+    """The dwell rule of ``corridor.movements`` (the tariff's storage uses it too)."""
     open_dwell = view.dwells[-1] if view.dwells and view.dwells[-1].departed_at is None else None
-    if open_dwell is not None and open_dwell.node != event.location:
-        view.dwells.pop()  # the departure was never reported
-        open_dwell = None
-    if event.event_type is EventType.ARRIVED:
-        node = topology.nodes.get(event.location)
-        if open_dwell is None and node is not None and (node.is_border or node.is_port):
-            view.dwells.append(Dwell(event.location, event.occurred_at))
-    elif event.event_type in DWELL_ENDS and open_dwell is not None:
-        view.dwells[-1] = Dwell(open_dwell.node, open_dwell.arrived_at, event.occurred_at)
+    stay = None if open_dwell is None else Stay(open_dwell.node, open_dwell.arrived_at)
+    closed, still = dwell_step(stay, event.event_type, event.location, event.occurred_at, topology)
+    if still is stay:
+        return  # nothing changed
+    if open_dwell is not None:
+        view.dwells.pop()  # closed now, or dropped (the departure was never reported)
+    if closed is not None:
+        view.dwells.append(Dwell(closed.node, closed.arrived_at, closed.departed_at))
+    if still is not None:
+        view.dwells.append(Dwell(still.node, still.arrived_at))
 
 
 def _track_segments(view: ShipmentView, event: Event, topology: Topology) -> None:
@@ -282,25 +329,39 @@ def dwell_kind(code: str, topology: Topology) -> str:
 
 
 def newly_closed(old: ShipmentView | None, new: ShipmentView) -> tuple[list[Section], list[Dwell]]:
-    """Sections and dwells closed in ``new`` that were not closed in ``old`` (for KPIs)."""
-    old_sections = set() if old is None else _closed_sections(old)
-    old_dwells = set() if old is None else _closed_dwells(old)
-    sections = [
-        s
-        for i, s in enumerate(new.sections)
-        if s.exited_at is not None and (i, s.country) not in old_sections
-    ]
-    dwells = [
-        d
-        for i, d in enumerate(new.dwells)
-        if d.departed_at is not None and (i, d.node) not in old_dwells
-    ]
-    return sections, dwells
+    """Sections and dwells closed in ``new`` that were not closed in ``old`` (for KPIs).
+
+    Matched by identity, not position: a section is the n-th visit to its country, a dwell
+    the n-th stay at its node. A late event that re-folds the journey (inserting a section
+    before, or moving a time) observes nothing twice: each is observed once per shipment."""
+    sections = _closed(new.sections, _section_identity)
+    dwells = _closed(new.dwells, _dwell_identity)
+    if old is not None:
+        seen_sections = set(_closed(old.sections, _section_identity))
+        seen_dwells = set(_closed(old.dwells, _dwell_identity))
+        sections = {k: v for k, v in sections.items() if k not in seen_sections}
+        dwells = {k: v for k, v in dwells.items() if k not in seen_dwells}
+    return list(sections.values()), list(dwells.values())
 
 
-def _closed_sections(view: ShipmentView) -> set[tuple[int, str]]:
-    return {(i, s.country) for i, s in enumerate(view.sections) if s.exited_at is not None}
+def _section_identity(item: Section) -> tuple[str, bool]:
+    return item.country, item.exited_at is not None
 
 
-def _closed_dwells(view: ShipmentView) -> set[tuple[int, str]]:
-    return {(i, d.node) for i, d in enumerate(view.dwells) if d.departed_at is not None}
+def _dwell_identity(item: Dwell) -> tuple[str, bool]:
+    return item.node, item.departed_at is not None
+
+
+def _closed(
+    items: Iterable[T], identity: Callable[[T], tuple[str, bool]]
+) -> dict[tuple[str, int], T]:
+    """The closed items by ``(place, n)``: the n-th visit to that place."""
+    visits: dict[str, int] = {}
+    closed: dict[tuple[str, int], T] = {}
+    for item in items:
+        place, done = identity(item)
+        n = visits.get(place, 0)
+        visits[place] = n + 1
+        if done:
+            closed[(place, n)] = item
+    return closed

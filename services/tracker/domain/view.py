@@ -13,7 +13,7 @@ from services.tracker.domain.events import (
     Classifier,
     EventType,
     LastEvent,
-    OrderKey,
+    RouteOrder,
 )
 
 
@@ -186,7 +186,7 @@ class ShipmentView:
     here_since: datetime | None = None
     events: int = 0
     # The order key of the last actual event folded: later ones can be appended.
-    last_order: OrderKey | None = None
+    last_order: RouteOrder | None = None
     # Trust (corridor.parties): the carrier of the first booking received, the effective
     # booking's occurred_at, when the shipment first had a booking (received), and the
     # events set aside (held or refused) in time order.
@@ -265,7 +265,13 @@ class ShipmentView:
 
 @dataclass(frozen=True, slots=True)
 class TrackedShipment:
-    """A view as stored and shown: with its ETA, delay, duplicate count and version."""
+    """A view as stored and shown: with its ETA, delay, duplicate count and version.
+
+    The clock's part (``domain/clock.py``) lives here, never in the view, so that a change
+    that comes only from the passing of time leaves the fold alone: ``silent`` (nothing
+    heard for too long), ``heard_at`` (when its latest actual event was last heard of: the
+    later of its ``occurred_at`` and ``recorded_at``) and ``wake_at`` (the next moment its
+    clock-derived state may change; ``None`` when none can)."""
 
     view: ShipmentView
     eta: datetime | None
@@ -273,6 +279,9 @@ class TrackedShipment:
     version: int
     duplicates: int
     updated_at: datetime | None
+    silent: bool = False
+    heard_at: datetime | None = None
+    wake_at: datetime | None = None
 
     @property
     def shipment_id(self) -> str:
