@@ -1,11 +1,19 @@
-"""Estimated arrival and delay: pure functions of a view, the topology and statistics.
+"""Estimated arrival and delay: pure functions of a view, the topology, statistics and,
+where the clock matters, the current time.
 
 The remaining route runs from where the cargo is to its destination (the fastest route of
 the reference data). Each remaining segment takes the median of its recent actual times
 when there are enough of them (the caller decides how many: ``Statistics`` only holds the
 medians worth using), else the reference hours; each remaining intermediate node adds its
-median dwell where one is known. The ETA is anchored on the shipment's own latest actual
-events, never on the clock, so the same events and statistics always give the same ETA.
+median dwell where one is known, else its reference dwell (``Node.dwell_hours``).
+
+The *anchored* ETA rests on the shipment's own latest actual events only, so the same
+events and statistics always give it. The clock enters in one place: the current step (a
+dwell at a node, or the segment being run after a departure) has an expected end; once
+``now`` has passed it, the step ends no earlier than now, and the ETA becomes
+``max(anchored, now + the rest of the route after the step)``. An undelivered shipment is
+thus never expected in the past (except when it has reached its destination: its ETA is
+then the arrival, a fact).
 """
 
 from __future__ import annotations
@@ -30,6 +38,44 @@ class Statistics:
     segment_hours: Mapping[tuple[str, str], float] = field(default_factory=dict)
     dwell_hours: Mapping[str, float] = field(default_factory=dict)
 
+    def segment(self, seg: Segment) -> float:
+        """The expected hours of a directed segment: its median, else its reference."""
+        return self.segment_hours.get((seg.origin, seg.destination), seg.hours)
+
+    def dwell(self, topology: Topology, code: str) -> float:
+        """The expected dwell at a node: its median, else its reference (0 if none)."""
+        known = self.dwell_hours.get(code)
+        if known is not None:
+            return known
+        node = topology.nodes.get(code)
+        return 0.0 if node is None else node.dwell_hours
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The step of its route the cargo is in: a dwell at ``node`` (``moving`` false) or the
+    segment run from ``node`` (``moving`` true), with its expected ``hours``; when it is
+    expected to end judging by the events (``ends_at``); the hours of the route after it
+    (``rest_hours``); the ETA from the events alone (``anchored``); and whether the cargo
+    is at its destination (``arrived``: the ETA is the arrival, and does not age)."""
+
+    node: str
+    moving: bool
+    hours: float
+    ends_at: datetime
+    rest_hours: float
+    anchored: datetime
+    arrived: bool = False
+
+    def overdue(self, now: datetime) -> bool:
+        return not self.arrived and now > self.ends_at
+
+    def eta(self, now: datetime | None) -> datetime:
+        """The ETA at ``now`` (``None``: the anchored ETA)."""
+        if now is None or not self.overdue(now):
+            return self.anchored
+        return max(self.anchored, now + timedelta(hours=self.rest_hours))
+
 
 @lru_cache(maxsize=4096)
 def _route(topology: Topology, origin: str, destination: str) -> tuple[Segment, ...] | None:
@@ -37,44 +83,75 @@ def _route(topology: Topology, origin: str, destination: str) -> tuple[Segment, 
     return None if path is None else tuple(path)
 
 
-def estimate_arrival(view: ShipmentView, topology: Topology, stats: Statistics) -> datetime | None:
-    """When the cargo should reach its destination; ``None`` when not moving yet, delivered,
-    or the destination is unknown or unreachable."""
+def _hours(
+    route: Sequence[Segment], destination: str, topology: Topology, stats: Statistics
+) -> float:
+    """Every segment's expected hours, plus the expected dwell at every intermediate node."""
+    hours = 0.0
+    for seg in route:
+        hours += stats.segment(seg)
+        if seg.destination != destination:
+            hours += stats.dwell(topology, seg.destination)
+    return hours
+
+
+def current_step(view: ShipmentView, topology: Topology, stats: Statistics) -> Step | None:
+    """Where the cargo is on its route; ``None`` when not moving yet, delivered, or the
+    destination is unknown or unreachable."""
     destination = view.destination
+    last = view.last_event
     if (
         view.status in (Status.BOOKED, Status.DELIVERED)
         or destination not in topology.nodes
-        or view.last_event is None
+        or last is None
     ):
         return None
     if view.departed_from and view.departed_at is not None:
-        start, moment = view.departed_from, view.departed_at
-    else:
-        start = view.current_location
-        if start == destination:
-            return view.here_since
-        since = view.here_since or view.last_event.occurred_at
-        dwell = stats.dwell_hours.get(start, 0.0)
-        moment = max(since + timedelta(hours=dwell), view.last_event.occurred_at)
-    route = _route(topology, start, destination)
+        route = _route(topology, view.departed_from, destination)
+        if route is None:
+            return None
+        at = view.departed_at
+        if not route:  # left its destination again: expected back at once
+            return Step(view.departed_from, True, 0.0, at, 0.0, at)
+        first = stats.segment(route[0])
+        total = _hours(route, destination, topology, stats)
+        ends_at = at + timedelta(hours=first)
+        return Step(
+            view.departed_from, True, first, ends_at, total - first, at + timedelta(hours=total)
+        )
+    here = view.current_location
+    since = view.here_since or last.occurred_at
+    dwell = stats.dwell(topology, here)
+    if here == destination:
+        return Step(here, False, dwell, since, 0.0, since, arrived=True)
+    route = _route(topology, here, destination)
     if route is None:
         return None
-    segment_hours, dwell_hours = stats.segment_hours, stats.dwell_hours
-    hours = 0.0
-    for seg in route:
-        hours += segment_hours.get((seg.origin, seg.destination), seg.hours)
-        if seg.destination != destination:
-            hours += dwell_hours.get(seg.destination, 0.0)
-    return moment + timedelta(hours=hours)
+    ends_at = max(since + timedelta(hours=dwell), last.occurred_at)
+    rest = _hours(route, destination, topology, stats)
+    return Step(here, False, dwell, ends_at, rest, ends_at + timedelta(hours=rest))
 
 
-def is_delayed(view: ShipmentView, eta: datetime | None) -> bool:
-    """Later than promised: delivered after the promise, or expected after it."""
+def estimate_arrival(
+    view: ShipmentView, topology: Topology, stats: Statistics, now: datetime | None = None
+) -> datetime | None:
+    """When the cargo should reach its destination: anchored on its events, and (given
+    ``now``) never before now once its current step is overdue; ``None`` when not moving
+    yet, delivered, or the destination is unknown or unreachable."""
+    step = current_step(view, topology, stats)
+    return None if step is None else step.eta(now)
+
+
+def is_delayed(view: ShipmentView, eta: datetime | None, now: datetime | None = None) -> bool:
+    """Later than promised: delivered after the promise; or, not delivered, expected after
+    it or (given ``now``) still not delivered when it has passed."""
     promised = view.promised_delivery_at
     if promised is None:
         return False
     if view.delivered_at is not None:
         return view.delivered_at > promised
+    if now is not None and now > promised:
+        return True
     return eta is not None and eta > promised
 
 
