@@ -194,6 +194,7 @@ class ShipmentState(_message.Message):
     GROSS_WEIGHT_KG_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    SILENT_FIELD_NUMBER: _builtins.int
     shipment_id: _builtins.str
     status: Global___ShipmentStatus.ValueType
     container_no: _builtins.str
@@ -206,6 +207,10 @@ class ShipmentState(_message.Message):
     gross_weight_kg: _builtins.float
     version: _builtins.int
     """increases with every change"""
+    silent: _builtins.bool
+    """Nothing heard from the shipment (in transit or held) for longer than a multiple of the
+    expected time of its current step; cleared by its next actual event.
+    """
     @_builtins.property
     def last_event(self) -> Global___LastEvent: ...
     @_builtins.property
@@ -243,10 +248,11 @@ class ShipmentState(_message.Message):
         gross_weight_kg: _builtins.float = ...,
         version: _builtins.int = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        silent: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "eta", b"eta", "last_event", b"last_event", "promised_delivery_at", b"promised_delivery_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["container_no", b"container_no", "container_type", b"container_type", "counts", b"counts", "current_location", b"current_location", "delayed", b"delayed", "destination", b"destination", "dwells", b"dwells", "eta", b"eta", "gross_weight_kg", b"gross_weight_kg", "last_event", b"last_event", "origin", b"origin", "promised_delivery_at", b"promised_delivery_at", "sections", b"sections", "shipment_id", b"shipment_id", "status", b"status", "updated_at", b"updated_at", "version", b"version", "wagon_no", b"wagon_no"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["container_no", b"container_no", "container_type", b"container_type", "counts", b"counts", "current_location", b"current_location", "delayed", b"delayed", "destination", b"destination", "dwells", b"dwells", "eta", b"eta", "gross_weight_kg", b"gross_weight_kg", "last_event", b"last_event", "origin", b"origin", "promised_delivery_at", b"promised_delivery_at", "sections", b"sections", "shipment_id", b"shipment_id", "silent", b"silent", "status", b"status", "updated_at", b"updated_at", "version", b"version", "wagon_no", b"wagon_no"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
