@@ -1,0 +1,47 @@
+"""Realistic corridor journeys as carrier posts, with their truth: the simulator's and the
+tests' source. ``plan`` generates a journey, ``truth`` says what it really did (what the
+tracker and the tariff must answer), ``posting`` scrambles posting orders."""
+
+from corridor.journeys.plan import (
+    BOOKER,
+    CONTAINER_TYPES,
+    DEMO_REPORTER_BY_OPERATOR,
+    DESTINATIONS,
+    DWELL_HOURS,
+    ORIGINS,
+    VESSEL_CARRIER,
+    Journey,
+    JourneyOptions,
+    Post,
+    generate_journey,
+    plan_journey,
+)
+from corridor.journeys.posting import scramble
+from corridor.journeys.truth import (
+    DwellTruth,
+    SectionTruth,
+    SegmentRun,
+    SilenceRule,
+    Truth,
+)
+
+__all__ = [
+    "BOOKER",
+    "CONTAINER_TYPES",
+    "DEMO_REPORTER_BY_OPERATOR",
+    "DESTINATIONS",
+    "DWELL_HOURS",
+    "ORIGINS",
+    "VESSEL_CARRIER",
+    "DwellTruth",
+    "Journey",
+    "JourneyOptions",
+    "Post",
+    "SectionTruth",
+    "SegmentRun",
+    "SilenceRule",
+    "Truth",
+    "generate_journey",
+    "plan_journey",
+    "scramble",
+]

@@ -1,0 +1,365 @@
+"""Realistic corridor journeys as carrier posts, each with its truth.
+
+Pure (a seeded ``random.Random`` in, event bodies and the truth out). A journey follows the
+fastest route between two corridor nodes with border and port dwell drawn around each node's
+reference ``dwell_hours`` (or typical figures by node kind where it has none), some customs
+holds, carrier estimates (``EST``), and, as options, long dwells, departures and arrivals at
+the same instant, posts without ``mode``, late and shuffled posts, and journeys that stop
+reporting. Bodies have the exact JSON shape of ``POST /v1/events``; ``carrier`` says which
+demo carrier posts each one (the carrier comes from the API key, never from the body).
+Options left at their defaults draw nothing more from ``rng``: a seed gives the same journey
+it gave before they existed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from corridor.identifiers import make_container_no, make_wagon_no
+from corridor.journeys import truth as t
+from corridor.topology import Node, Segment, Topology
+
+# Who posts events at a node, for the demo carriers (ids are lower-case operator ids); an
+# operator not listed is reported by the joint company, which reports everywhere.
+DEMO_REPORTER_BY_OPERATOR = {
+    "CR": "ktz",  # KTZ receives trains at the Chinese border stations
+    "KTZ": "ktz",
+    "PORT-AKTAU": "port-aktau",
+    "PORT-KURYK": "ktz",
+    "PORT-BAKU": "port-baku",
+    "ADY": "ady",
+    "GR": "gr",
+    "PORT-POTI": "port-poti",
+    "PORT-BATUMI": "gr",
+    "TCDD": "gr",
+    "BSEA": "port-poti",
+}
+BOOKER = "mcm"
+VESSEL_CARRIER = "asco"
+
+# Demo journeys: origin at the Chinese border, destination on the Black Sea or in Türkiye.
+ORIGINS = ("CNHRS", "CNAKL")
+DESTINATIONS = ("GEPTI", "GEPTI", "GEBUS", "TRKSY")
+CONTAINER_TYPES = ("40HC", "40HC", "40GP", "20GP", "45HC", "WAGON")
+
+# Typical dwell in hours (low, high) by node kind, where a node has no reference dwell; a
+# reference dwell is drawn around (from REFERENCE_SPREAD times it).
+DWELL_HOURS = {"border": (3.0, 14.0), "port": (10.0, 60.0), "hub": (2.0, 8.0)}
+REFERENCE_SPREAD = (0.5, 1.6)
+# Legs this short (border transfers) may be reported with departure and arrival at once.
+SAME_INSTANT_MAX_HOURS = 6.0
+
+
+@dataclass(frozen=True)
+class Post:
+    carrier: str
+    body: dict[str, Any]
+    occurred_at: datetime
+    # When ingest received it (``None``: as it happened); a late post is received days later.
+    recorded_at: datetime | None = None
+
+    @property
+    def event_id(self) -> str:
+        return str(self.body["event_id"])
+
+
+@dataclass
+class JourneyOptions:
+    customs_hold_rate: float = 0.15
+    estimate_rate: float = 0.5
+    exception_rate: float = 0.02
+    wagon_share: float = 0.15
+    promised_slack_days: tuple[float, float] = (-1.0, 5.0)
+    origins: tuple[str, ...] = ORIGINS
+    destinations: tuple[str, ...] = DESTINATIONS
+    # Each border or port dwell lasts ``long_dwell_days`` instead, with this probability.
+    long_dwell_rate: float = 0.0
+    long_dwell_days: tuple[float, float] = (3.0, 7.0)
+    # Each short leg is reported with departure and arrival at the same instant.
+    same_instant_rate: float = 0.0
+    # Each post leaves out ``mode`` (the route still knows it).
+    modeless_rate: float = 0.0
+    # Each actual post after the booking is received ``late_days`` after it happened (and
+    # posted after later ones); the others ``report_minutes`` after.
+    late_rate: float = 0.0
+    late_days: tuple[float, float] = (0.5, 4.0)
+    report_minutes: tuple[float, float] = (1.0, 30.0)
+    # Posts in a random order rather than as received.
+    shuffle: bool = False
+    # The journey stops reporting after a random actual event before its delivery.
+    silent_rate: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Journey:
+    posts: list[Post]  # in the order things happened (``occurred_at``)
+    posting: list[Post]  # the same posts in the order they are posted
+    truth: t.Truth
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _reporter(node: Node) -> str:
+    return DEMO_REPORTER_BY_OPERATOR.get(node.operator, BOOKER)
+
+
+def _chance(rng: random.Random, rate: float) -> bool:
+    """True with probability ``rate``; draws nothing when ``rate`` is 0."""
+    return rate > 0 and rng.random() < rate
+
+
+def _dwell_hours(rng: random.Random, node: Node, opts: JourneyOptions) -> float:
+    if (node.is_border or node.is_port) and _chance(rng, opts.long_dwell_rate):
+        return 24 * rng.uniform(*opts.long_dwell_days)
+    if node.dwell_hours > 0:
+        return node.dwell_hours * rng.uniform(*REFERENCE_SPREAD)
+    kind = "port" if node.is_port else "border" if node.is_border else "hub"
+    return rng.uniform(*DWELL_HOURS[kind])
+
+
+class _Plan:
+    """The posts of one journey as they are planned, with where each puts the cargo."""
+
+    def __init__(self, shipment_id: str, equipment: dict[str, str]) -> None:
+        self.shipment_id = shipment_id
+        self.equipment = equipment
+        self.posts: list[Post] = []
+        self.places: dict[str, str] = {}  # event id -> the section an actual post starts
+        self.steps: dict[str, float] = {}  # event id -> expected hours of the next step
+
+    def post(self, carrier: str, event_type: str, location: str, at: datetime, **more: Any) -> str:
+        event_id = f"{self.shipment_id}-{len(self.posts) + 1:03d}-{event_type.lower()}"
+        body: dict[str, Any] = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "occurred_at": _iso(at),
+            "shipment_id": self.shipment_id,
+            "location": location,
+            **self.equipment,
+            **more,
+        }
+        self.posts.append(Post(carrier, body, at))
+        return event_id
+
+    def act(
+        self, place: str, step_hours: float, carrier: str, event_type: str, location: str,
+        at: datetime, **more: Any,
+    ) -> None:  # fmt: skip
+        """An actual event after the booking: it places the cargo in ``place``."""
+        event_id = self.post(carrier, event_type, location, at, **more)
+        self.places[event_id] = place
+        self.steps[event_id] = step_hours
+
+
+def generate_journey(
+    rng: random.Random,
+    topology: Topology,
+    start: datetime,
+    shipment_id: str,
+    options: JourneyOptions | None = None,
+) -> Journey:
+    """One journey: its posts in time order and in posting order, and its truth."""
+    opts = options or JourneyOptions()
+    origin = rng.choice(opts.origins)
+    destination = rng.choice(opts.destinations)
+    route = topology.route(origin, destination)
+    if not route:
+        raise ValueError(f"no route {origin} -> {destination}")
+    container_type = rng.choice(CONTAINER_TYPES)
+    if container_type == "WAGON" or rng.random() < opts.wagon_share / 4:
+        container_type = "WAGON"
+        equipment = {"wagon_no": make_wagon_no(rng, rng.choice((8, 12)))}
+    else:
+        equipment = {"container_no": make_container_no(rng)}
+    weight = round(rng.uniform(8_000, 30_000 if container_type != "WAGON" else 68_000))
+    reference_hours = sum(s.hours for s in route) + 24 * 6  # moving time + typical dwell
+    promised = (
+        start
+        + timedelta(hours=reference_hours)
+        + timedelta(days=rng.uniform(*opts.promised_slack_days))
+    )
+    plan = _Plan(shipment_id, equipment)
+    now = start
+    plan.post(
+        BOOKER,
+        "BOOKED",
+        origin,
+        now,
+        booking={
+            "origin": origin,
+            "destination": destination,
+            "container_type": container_type,
+            "gross_weight_kg": weight,
+            "cargo_description": rng.choice(
+                ("electronics", "auto parts", "ferroalloys", "grain", "textiles", "machinery")
+            ),
+            "hs_code": rng.choice(("8471", "8708", "7202", "1001", "6204", "8479")),
+            "promised_delivery_at": _iso(promised),
+        },
+    )
+    first = topology.node(origin)
+    here_country = first.country
+    now += timedelta(hours=rng.uniform(2, 24))
+    plan.act(here_country, first.dwell_hours, _reporter(first), "GATE_IN", origin, now, mode="RAIL")
+    now += timedelta(hours=rng.uniform(1, 6))
+    plan.act(here_country, first.dwell_hours, _reporter(first), "LOADED", origin, now, mode="RAIL")
+    now += timedelta(hours=rng.uniform(0.5, 3))
+    _depart(plan, topology, first, route[0], now)
+    if rng.random() < opts.estimate_rate:
+        eta = now + timedelta(hours=reference_hours * rng.uniform(0.9, 1.2))
+        plan.post(
+            BOOKER,
+            "ARRIVED",
+            destination,
+            now,
+            classifier="EST",
+            mode="RAIL",
+            occurred_at=_iso(eta),
+        )
+        last = plan.posts[-1]
+        plan.posts[-1] = Post(BOOKER, last.body, now)  # known now, about the future
+    now = _travel(rng, plan, topology, route, destination, now, opts)
+    last_node = topology.node(destination)
+    here, country = _reporter(last_node), last_node.country
+    if last_node.is_port and route[-1].mode == "VESSEL":
+        now += timedelta(hours=rng.uniform(2, 10))
+        plan.act(country, last_node.dwell_hours, here, "DISCHARGED", destination, now)
+    now += timedelta(hours=rng.uniform(4, 30))
+    plan.act(country, 0.0, here, "GATE_OUT", destination, now, mode="TRUCK")
+    now += timedelta(hours=rng.uniform(2, 24))
+    plan.act(country, 0.0, here, "DELIVERED", destination, now)
+    return _finish(rng, plan, topology, opts)
+
+
+def _depart(plan: _Plan, topology: Topology, node: Node, seg: Segment, at: datetime) -> None:
+    carrier = VESSEL_CARRIER if seg.mode == "VESSEL" else _reporter(node)
+    place = t.sea_of(node.country) if seg.mode == "VESSEL" else node.country
+    plan.act(place, seg.hours, carrier, "DEPARTED", node.code, at, mode=seg.mode)
+
+
+def _travel(
+    rng: random.Random,
+    plan: _Plan,
+    topology: Topology,
+    route: list[Segment],
+    destination: str,
+    now: datetime,
+    opts: JourneyOptions,
+) -> datetime:
+    """Every leg and intermediate node; the time of the arrival at the destination."""
+    for index, seg in enumerate(route):
+        node = topology.node(seg.destination)
+        carrier = VESSEL_CARRIER if seg.mode == "VESSEL" else _reporter(node)
+        took = seg.hours * rng.uniform(0.85, 1.4)
+        if seg.hours <= SAME_INSTANT_MAX_HOURS and _chance(rng, opts.same_instant_rate):
+            took = 0.0  # the carrier reports leaving A and reaching B at once
+        now += timedelta(hours=took)
+        step = node.dwell_hours
+        plan.act(node.country, step, carrier, "ARRIVED", node.code, now, mode=seg.mode)
+        if node.code == destination:
+            break
+        dwell = _dwell_hours(rng, node, opts)
+        here, country = _reporter(node), node.country
+        if node.is_border:
+            at = now + timedelta(hours=dwell * 0.3)
+            plan.act(country, step, here, "BORDER_CROSSED", node.code, at, mode="RAIL")
+            if rng.random() < opts.customs_hold_rate:
+                reason = rng.choice(("document check", "inspection", "sanctions screening"))
+                at = now + timedelta(hours=dwell * 0.4)
+                plan.act(country, step, here, "CUSTOMS_HOLD", node.code, at, reason=reason)
+                dwell += rng.uniform(6, 48)
+                at = now + timedelta(hours=dwell * 0.9)
+                plan.act(country, step, here, "CUSTOMS_RELEASED", node.code, at)
+        if node.is_port:
+            if seg.mode == "VESSEL":
+                at = now + timedelta(hours=dwell * 0.2)
+                plan.act(country, step, here, "DISCHARGED", node.code, at)
+            if route[index + 1].mode == "VESSEL":
+                at = now + timedelta(hours=dwell * 0.95)
+                plan.act(country, step, here, "LOADED", node.code, at, mode="VESSEL")
+        if rng.random() < opts.exception_rate:
+            at = now + timedelta(hours=dwell * 0.5)
+            reason = "wagon defect, transshipped"
+            plan.act(country, step, here, "EXCEPTION", node.code, at, reason=reason)
+        now += timedelta(hours=dwell)
+        _depart(plan, topology, node, route[index + 1], now)
+    return now
+
+
+def _finish(rng: random.Random, plan: _Plan, topology: Topology, opts: JourneyOptions) -> Journey:
+    """Time order, the stop of a silent journey, receive times, posting order, the truth."""
+    posts = sorted(plan.posts, key=lambda p: p.occurred_at)  # stable: same instant, as planned
+    actual = [p for p in posts if p.event_id in plan.places]
+    stopped = False
+    if _chance(rng, opts.silent_rate):
+        keep = actual[rng.randrange(len(actual) - 1)]  # never the delivery
+        kept_at = posts.index(keep)
+        posts = [p for i, p in enumerate(posts) if i <= kept_at]
+        actual = actual[: actual.index(keep) + 1]
+        stopped = True
+    if opts.modeless_rate > 0:
+        posts = [_modeless(p) if rng.random() < opts.modeless_rate else p for p in posts]
+    if opts.late_rate > 0 or opts.shuffle:
+        posts = [_received(rng, p, plan, opts) for p in posts]
+    posting = sorted(posts, key=lambda p: p.recorded_at or p.occurred_at)
+    if opts.shuffle:
+        rng.shuffle(posting)
+    happenings = [
+        t.Happening(
+            p.body["event_type"], p.body["location"], p.occurred_at, plan.places[p.event_id]
+        )
+        for p in actual
+    ]
+    booking = posts[0].body["booking"]
+    final = actual[-1]
+    truth = t.Truth(
+        shipment_id=plan.shipment_id,
+        origin=booking["origin"],
+        destination=booking["destination"],
+        container_type=booking["container_type"],
+        gross_weight_kg=float(booking["gross_weight_kg"]),
+        booked_at=posts[0].occurred_at,
+        promised_delivery_at=datetime.fromisoformat(booking["promised_delivery_at"]),
+        status=t.status_of(happenings),
+        current_location=final.body["location"],
+        last_event_at=final.occurred_at,
+        delivered_at=None if stopped else final.occurred_at,
+        sections=t.sections_of(happenings),
+        dwells=t.dwells_of(happenings, topology),
+        segments=t.segments_of(happenings),
+        step_hours=0.0 if not stopped else plan.steps[final.event_id],
+        events=len(posts),
+        stopped=stopped,
+    )
+    return Journey(posts, posting, truth)
+
+
+def _modeless(post: Post) -> Post:
+    body = {k: v for k, v in post.body.items() if k != "mode"}
+    return Post(post.carrier, body, post.occurred_at, post.recorded_at)
+
+
+def _received(rng: random.Random, post: Post, plan: _Plan, opts: JourneyOptions) -> Post:
+    """``post`` with the time ingest received it: days late for some actual events."""
+    late = post.event_id in plan.places and _chance(rng, opts.late_rate)
+    lag = timedelta(days=rng.uniform(*opts.late_days)) if late else timedelta(
+        minutes=rng.uniform(*opts.report_minutes)
+    )  # fmt: skip
+    return Post(post.carrier, post.body, post.occurred_at, post.occurred_at + lag)
+
+
+def plan_journey(
+    rng: random.Random,
+    topology: Topology,
+    start: datetime,
+    shipment_id: str,
+    options: JourneyOptions | None = None,
+) -> list[Post]:
+    """Every post of one journey, in the order things happened (``occurred_at``)."""
+    return generate_journey(rng, topology, start, shipment_id, options).posts
