@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,16 +76,7 @@ class Segment:
         return self.km_assumed or self.hours_assumed
 
     def reversed(self) -> Segment:
-        return Segment(
-            self.destination,
-            self.origin,
-            self.mode,
-            self.operator,
-            self.km,
-            self.hours,
-            self.km_assumed,
-            self.hours_assumed,
-        )
+        return replace(self, origin=self.destination, destination=self.origin)
 
 
 class Topology:
@@ -129,6 +120,8 @@ class Topology:
                 raise TopologyError(f"node {node.code}: unknown operator {node.operator}")
             if not 0 <= node.dwell_hours < 24 * 30:
                 raise TopologyError(f"node {node.code}: dwell_hours must be in [0, 720)")
+            if node.dwell_assumed and node.dwell_hours == 0:
+                raise TopologyError(f"node {node.code}: dwell_assumed without dwell_hours")
         seen: set[frozenset[str]] = set()
         for seg in self.segments:
             name = f"segment {seg.origin}-{seg.destination}"
@@ -208,6 +201,20 @@ class Topology:
             code = seg.origin
         return path[::-1]
 
+    def reference_hours(self, origin: str, destination: str) -> float | None:
+        """Reference time from arrival at ``origin`` to arrival at ``destination``: the
+        route's segment hours plus the dwell of every node in between (not the origin's,
+        not the destination's); ``None`` when there is no route.
+
+        The route is still the fastest by segment hours: dwell does not choose it. This is
+        the tracker's ETA before it has learned any actual times."""
+        route = self.route(origin, destination)
+        if route is None:
+            return None
+        moving = sum(seg.hours for seg in route)
+        dwell = sum(self.nodes[seg.destination].dwell_hours for seg in route[:-1])
+        return moving + dwell
+
     def section_of(self, code: str) -> str:
         """The country section a node belongs to."""
         return self.node(code).country
@@ -225,9 +232,9 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
                 country=str(n["country"]),
                 kinds=frozenset(n["kinds"]),
                 operator=str(n["operator"]),
-                provisional=bool(n.get("provisional", False)),
+                provisional=_flag(n, "provisional"),
                 dwell_hours=float(n.get("dwell_hours", 0.0)),
-                dwell_assumed=bool(n.get("dwell_assumed", False)),
+                dwell_assumed=_flag(n, "dwell_assumed"),
             )
             for n in raw["nodes"]
         ]
@@ -239,15 +246,35 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
                 operator=str(s["operator"]),
                 km=float(s["km"]),
                 hours=float(s["hours"]),
-                km_assumed=bool(s.get("km_assumed", False)),
-                hours_assumed=bool(s.get("hours_assumed", False)),
+                km_assumed=_flag(s, "km_assumed"),
+                hours_assumed=_flag(s, "hours_assumed"),
             )
-            for s in raw["segments"]
+            for s in map(_segment_entry, raw["segments"])
         ]
         targets = {str(k): float(v) for k, v in (raw.get("section_targets") or {}).items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise TopologyError(f"malformed reference data: {exc!r}") from exc
     return Topology(str(raw.get("version", "unversioned")), nodes, operators, segments, targets)
+
+
+def _flag(entry: Mapping[str, Any], key: str) -> bool:
+    """A yes/no field: absent is false; anything but a YAML boolean is refused, so that a
+    quoted ``"false"`` never reads as true."""
+    value = entry.get(key, False)
+    if isinstance(value, bool):
+        return value
+    where = entry.get("code") or f"segment {entry.get('from')}-{entry.get('to')}"
+    raise TopologyError(f"{where}: {key} must be true or false, got {value!r}")
+
+
+def _segment_entry(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Refuse the old single ``assumption`` flag: it did not say which figure is assumed."""
+    if "assumption" in entry:
+        raise TopologyError(
+            f"segment {entry.get('from')}-{entry.get('to')}: `assumption` is replaced by"
+            " km_assumed and hours_assumed (one flag per figure)"
+        )
+    return entry
 
 
 def load_topology(path: Path | None = None) -> Topology:
