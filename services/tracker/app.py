@@ -2,9 +2,10 @@
 nothing at import time.
 
 Start-up: migrate the database, create the topics, start the publisher, queue the states a
-previous run may not have published, then start the consumer loop and the gauge refresher.
-Shutdown (SIGTERM through uvicorn's lifespan): stop the consumer loop after its current
-batch, publish what is pending, record it, then close the publisher and the engine.
+previous run may not have published, then start the consumer loop, the gauge refresher and
+the clock (what time alone changes: ``handlers/clock.py``). Shutdown (SIGTERM through
+uvicorn's lifespan): stop the consumer loop after its current batch and the clock after its
+current round, publish what is pending, record it, then close the publisher and the engine.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from corridor.web import create_app as create_service_app
 from services.tracker import api
 from services.tracker.consumer import EventsHandler
 from services.tracker.db import queries
+from services.tracker.domain.clock import ClockRules
 from services.tracker.handlers import Tracker
 from services.tracker.metrics import TrackerMetrics
 from services.tracker.publication import StatePublisher
@@ -49,6 +51,7 @@ MIGRATIONS = str(Path(__file__).with_name("migrations"))
 PRUNE_EVERY_SECONDS = 3600.0
 GC_THRESHOLDS = (20_000, 20, 20)
 STOP_TIMEOUT_SECONDS = 20.0
+MAX_CLOCK_ROUNDS = 100  # per tick; each round is bounded by clock_batch_size
 
 
 def tune_garbage_collector() -> None:
@@ -94,8 +97,8 @@ async def housekeeping(
             async with tracker.engine.connect() as conn:
                 by_status = await queries.counts_by_status(conn)
                 by_node = await queries.in_flight_by_node(conn)
-                delayed = await queries.delayed_in_flight(conn)
-            metrics.set_counts(by_status, by_node, delayed)
+                late = await queries.late_in_flight(conn)
+            metrics.set_counts(by_status, by_node, late.delayed, late.silent)
             await tracker.maintain()
             if loop.time() - pruned_at >= PRUNE_EVERY_SECONDS:
                 await tracker.prune(timedelta(days=settings.stats_retention_days))
@@ -104,6 +107,33 @@ async def housekeeping(
             log.warning("housekeeping failed", exc_info=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.gauge_refresh_seconds)
+
+
+async def clock_ticks(tracker: Tracker, settings: TrackerSettings, stop: asyncio.Event) -> None:
+    """Every ``clock_tick_seconds``: rounds of the clock while they come back full (more
+    due than one round takes), within one interval; then what changed is published. A
+    failure is logged and the next tick tries again: it never stops the service."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        deadline = loop.time() + settings.clock_tick_seconds
+        try:
+            for _ in range(MAX_CLOCK_ROUNDS):
+                result = await tracker.tick(settings.clock_batch_size)
+                if not result.full or stop.is_set() or loop.time() >= deadline:
+                    break
+            await tracker.publish_pending()
+        except Exception:
+            log.warning("clock tick failed", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(0.0, deadline - loop.time()))
+
+
+def clock_rules(settings: TrackerSettings) -> ClockRules:
+    return ClockRules(
+        silent_factor=settings.silent_factor,
+        silent_floor=timedelta(hours=settings.silent_floor_hours),
+        eta_refresh=timedelta(seconds=settings.eta_refresh_seconds),
+    )
 
 
 def create_app(settings: TrackerSettings | None = None) -> FastAPI:
@@ -126,6 +156,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         eta_recent_samples=settings.eta_recent_samples,
         stats_refresh_seconds=settings.stats_refresh_seconds,
         view_cache_size=settings.view_cache_size,
+        clock_rules=clock_rules(settings),
     )
     state: dict[str, ConsumerLoop | asyncio.Task[None]] = {}
 
@@ -165,6 +196,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
             tasks = [
                 task,
                 asyncio.create_task(housekeeping(tracker, metrics, settings, stop)),
+                asyncio.create_task(clock_ticks(tracker, settings, stop), name="tracker-clock"),
             ]
             yield
         finally:

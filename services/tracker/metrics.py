@@ -36,7 +36,25 @@ class TrackerMetrics:
         )
         self.delayed_shipments = Gauge(
             "corridor_tracker_delayed_shipments",
-            "Shipments not yet delivered whose ETA is later than the promised delivery.",
+            "Shipments not yet delivered whose ETA, or now, is later than the promised delivery.",
+            registry=registry,
+        )
+        self.silent_shipments = Gauge(
+            "corridor_tracker_silent_shipments",
+            "Shipments in transit or held from which nothing has been heard for longer than "
+            "a multiple of the expected time of their current step.",
+            registry=registry,
+        )
+        self.clock_changes = Counter(
+            "corridor_tracker_clock_changes",
+            "Shipment states changed by the clock alone (no event), by the field that "
+            "changed: eta (aged or refreshed), delayed, silent.",
+            ["change"],
+            registry=registry,
+        )
+        self.clock_lag = Gauge(
+            "corridor_tracker_clock_lag_seconds",
+            "At the last tick of the clock, how long the earliest due shipment had been due.",
             registry=registry,
         )
         self.section_transit = Histogram(
@@ -102,6 +120,8 @@ class TrackerMetrics:
             self.section_target.labels(country).set(hours * HOUR)
         for outcome in ("applied", "set_aside", "duplicate", "dead_lettered"):
             self.events.labels(outcome)
+        for change in ("eta", "delayed", "silent"):
+            self.clock_changes.labels(change)
         for reason in REASONS:
             self.set_aside.labels("held" if reason == NO_BOOKING else "refused", reason)
 
@@ -110,6 +130,7 @@ class TrackerMetrics:
         by_status: Mapping[str, int],
         by_node: Mapping[str, int],
         delayed: int,
+        silent: int = 0,
     ) -> None:
         """Set the gauges from a fresh count (every status and node, zero when absent)."""
         for status in Status:
@@ -117,3 +138,4 @@ class TrackerMetrics:
         for node in self.topology.nodes:
             self.node_shipments.labels(node).set(by_node.get(node, 0))
         self.delayed_shipments.set(delayed)
+        self.silent_shipments.set(silent)

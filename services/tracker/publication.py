@@ -49,6 +49,7 @@ def shipment_state(shipment: TrackedShipment) -> shipments_pb2.ShipmentState:
         container_type=CONTAINER_TYPE_NUMBERS.get(view.container_type, 0),  # type: ignore[arg-type]
         gross_weight_kg=view.gross_weight_kg,
         version=shipment.version,
+        silent=shipment.silent,
     )
     if view.last_event is not None:
         last = view.last_event

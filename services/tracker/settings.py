@@ -26,5 +26,15 @@ class TrackerSettings(ServiceSettings):
     gauge_refresh_seconds: float = Field(default=5.0, gt=0)
     # Views of recently changed shipments kept in memory (so they need not be read back).
     view_cache_size: int = Field(default=20_000, ge=0)
+    # The clock (docs/tracker.md): how often the due shipments are looked at, how many per
+    # round (rounds repeat while full, within one interval).
+    clock_tick_seconds: float = Field(default=30.0, gt=0)
+    clock_batch_size: int = Field(default=500, ge=1, le=5000)
+    # Silent: nothing heard for longer than this multiple of the current step's expected
+    # time, and at least this many hours (hubs have no reference dwell).
+    silent_factor: float = Field(default=3.0, gt=0)
+    silent_floor_hours: float = Field(default=6.0, ge=0)
+    # An overdue ETA (its current step should have ended) is refreshed this often.
+    eta_refresh_seconds: float = Field(default=900.0, ge=60)
     # Statistics rows (section transits, segment times, dwells) older than this are pruned.
     stats_retention_days: int = Field(default=90, ge=30)

@@ -45,16 +45,26 @@ BOOKING = Booking(
     promised_delivery_at=PROMISED,
     legs=(Leg("ady", "AZBAK", "AZBYK"), Leg("gr", "AZBYK", "GEPTI")),
 )
-# The reference data with a reference dwell at the border and the hub (not yet in the
-# shipped file): the rules must use it until medians are known.
+
+
+def with_dwells(dwells: dict[str, float]) -> Topology:
+    """The reference data with these reference dwells (none elsewhere): the rules must use
+    them until medians are known."""
+    return Topology(
+        TOPOLOGY.version,
+        [
+            replace(n, dwell_hours=dwells.get(n.code, 0.0), dwell_assumed=False)
+            for n in TOPOLOGY.nodes.values()
+        ],
+        TOPOLOGY.operators.values(),
+        TOPOLOGY.segments,
+        TOPOLOGY.section_targets,
+    )
+
+
 DWELLS = {"AZBYK": 12.0, "GEGAR": 3.0, "GETBS": 0.0}
-WITH_DWELLS = Topology(
-    TOPOLOGY.version,
-    [replace(n, dwell_hours=DWELLS.get(n.code, n.dwell_hours)) for n in TOPOLOGY.nodes.values()],
-    TOPOLOGY.operators.values(),
-    TOPOLOGY.segments,
-    TOPOLOGY.section_targets,
-)
+WITH_DWELLS = with_dwells(DWELLS)
+NO_DWELLS = with_dwells({})
 JUST = timedelta(microseconds=1)
 _ids = iter(range(1_000_000))
 
@@ -148,8 +158,10 @@ def test_an_eta_on_time_is_anchored_on_the_events_until_the_step_is_overdue() ->
     soon = MARCH + timedelta(hours=1)
     state = clock_state(departed, None, WITH_DWELLS, Statistics(), RULES_OF_CLOCK, soon)
     assert (state.eta, state.delayed, state.silent) == (anchored, False, False)
-    # The run to Boyuk-Kesik (16 h) is expected to end first: the ETA starts ageing then.
-    assert state.wake_at == MARCH + timedelta(hours=16, microseconds=1)
+    # The run to Boyuk-Kesik is expected to end first: the ETA starts ageing then.
+    run = WITH_DWELLS.segment("AZBAK", "AZBYK")
+    assert run is not None
+    assert state.wake_at == MARCH + timedelta(hours=run.hours) + JUST
     late = MARCH + timedelta(hours=20)
     state = clock_state(departed, None, WITH_DWELLS, Statistics(), RULES_OF_CLOCK, late)
     assert state.eta == max(anchored, late + timedelta(hours=hours_from("AZBYK") + 12))
@@ -201,12 +213,11 @@ def test_silence_is_a_multiple_of_the_expected_step_with_a_floor() -> None:
     assert not at.silent
     after = clock_state(view, heard, WITH_DWELLS, Statistics(), rules, deadline + JUST)
     assert after.silent
-    # At a node with no reference dwell (the shipped data: none yet), the floor applies.
-    floor = clock_state(view, heard, TOPOLOGY, Statistics(), rules, heard + timedelta(hours=7))
+    # At a node with no reference dwell (as hubs), the floor applies.
+    floor = clock_state(view, heard, NO_DWELLS, Statistics(), rules, heard + timedelta(hours=7))
     assert floor.silent
-    assert not clock_state(
-        view, heard, TOPOLOGY, Statistics(), rules, heard + timedelta(hours=5)
-    ).silent
+    early = heard + timedelta(hours=5)
+    assert not clock_state(view, heard, NO_DWELLS, Statistics(), rules, early).silent
 
 
 def test_only_a_shipment_that_has_moved_can_be_silent_and_news_clears_it() -> None:

@@ -18,9 +18,10 @@ from tests.unit.test_tracker_samples import TOPOLOGY
 
 
 def reference_hours(origin: str, destination: str) -> float:
-    route = TOPOLOGY.route(origin, destination)
-    assert route is not None
-    return sum(s.hours for s in route)
+    """Segment hours plus the reference dwell of every node in between."""
+    hours = TOPOLOGY.reference_hours(origin, destination)
+    assert hours is not None
+    return hours
 
 
 def test_a_shipment_on_its_way_is_expected_after_the_reference_hours_without_statistics() -> None:
@@ -39,13 +40,17 @@ def test_the_median_of_recent_runs_replaces_the_reference_time_of_a_segment() ->
     assert eta == T0 + timedelta(hours=24 + reference_hours("KZALA", "GEPTI") + 30)
 
 
-def test_known_median_dwell_is_added_at_each_remaining_node_but_not_the_destination() -> None:
+def test_known_median_dwell_replaces_the_reference_dwell_at_each_node_but_the_destination() -> None:
     view = view_of(*to_aktau()[:8])
     stats = Statistics(dwell_hours={"KZAAU": 50, "AZBAK": 10, "GEPTI": 99})
     route = TOPOLOGY.route("KZALA", "GEPTI")
     assert route is not None
-    on_route = {s.destination for s in route}
-    added = sum(h for node, h in stats.dwell_hours.items() if node in on_route and node != "GEPTI")
+    on_route = {s.destination for s in route[:-1]}
+    added = sum(
+        h - TOPOLOGY.nodes[node].dwell_hours
+        for node, h in stats.dwell_hours.items()
+        if node in on_route
+    )
     eta = estimate_arrival(view, TOPOLOGY, stats)
     assert eta == T0 + timedelta(hours=24 + reference_hours("KZALA", "GEPTI") + added)
 
@@ -56,8 +61,12 @@ def test_a_shipment_at_a_node_leaves_after_the_median_dwell_or_its_last_event() 
     stats = Statistics(dwell_hours={"KZAAU": 48})
     assert estimate_arrival(view, TOPOLOGY, stats) == T0 + timedelta(hours=96 + 48 + remaining)
     waited = view_of(*to_aktau()[:10])  # loaded on the vessel at hour 140
-    assert estimate_arrival(waited, TOPOLOGY, Statistics()) == T0 + timedelta(hours=140 + remaining)
+    short = Statistics(dwell_hours={"KZAAU": 1})
+    assert estimate_arrival(waited, TOPOLOGY, short) == T0 + timedelta(hours=140 + remaining)
     assert estimate_arrival(waited, TOPOLOGY, stats) == T0 + timedelta(hours=144 + remaining)
+    reference = TOPOLOGY.nodes["KZAAU"].dwell_hours  # no median: the reference dwell
+    expected = T0 + timedelta(hours=max(96 + reference, 140) + remaining)
+    assert estimate_arrival(waited, TOPOLOGY, Statistics()) == expected
 
 
 def test_there_is_no_eta_before_departure_or_after_delivery() -> None:

@@ -3,6 +3,7 @@ property-level rule applied: cargo details only for those who may see them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal, cast
 
 from corridor.topology import Topology
@@ -19,6 +20,7 @@ from services.tracker.api.schemas import (
     ShipmentOut,
 )
 from services.tracker.domain import Booking, Event, TrackedShipment, dwell_kind
+from services.tracker.domain.clock import shown_eta
 
 
 def section_target(country: str, topology: Topology) -> int | None:
@@ -46,9 +48,12 @@ def legs_out(booking: Booking | None) -> list[LegOut]:
     ]
 
 
-def shipment_out(shipment: TrackedShipment, topology: Topology, details: bool) -> ShipmentOut:
+def shipment_out(
+    shipment: TrackedShipment, topology: Topology, details: bool, now: datetime
+) -> ShipmentOut:
     """The JSON view of a stored shipment; ``details``: with the cargo description, HS code
-    and named parties (``corridor.access.sees_cargo_details``)."""
+    and named parties (``corridor.access.sees_cargo_details``). The ETA is floored at
+    ``now`` between the clock's refreshes (``domain.clock.shown_eta``)."""
     view = shipment.view
     last = view.last_event
     booking = view.booking
@@ -93,7 +98,7 @@ def shipment_out(shipment: TrackedShipment, topology: Topology, details: bool) -
             )
             for d in view.dwells
         ],
-        eta=shipment.eta,
+        eta=shown_eta(shipment, now),
         carrier_eta=view.carrier_eta,
         promised_delivery_at=view.promised_delivery_at,
         cargo_description=(booking.cargo_description or None) if booking and details else None,
@@ -101,6 +106,7 @@ def shipment_out(shipment: TrackedShipment, topology: Topology, details: bool) -
         parties=parties_out(booking, details),
         legs=legs_out(booking),
         delayed=shipment.delayed,
+        silent=shipment.silent,
         hold_reason=view.hold_reason or None,
         milestones=[
             MilestoneOut(

@@ -25,12 +25,14 @@ def _section_order(country: str) -> tuple[int, str]:
 
 @router.get("/corridor", response_model=CorridorOut)
 async def get_corridor(reads: ReadsDep) -> CorridorOut:
-    """Shipments by status and by node; per section, over the last 30 days, the median and
-    90th percentile transit time and the cargo volume that left it. Public: no key needed."""
+    """Shipments by status and by node, how many are delayed and silent; per section, over
+    the last 30 days, the median and 90th percentile transit time and the cargo volume that
+    left it. Public: no key needed."""
     now = reads.clock()
     async with reads.engine.connect() as conn:
         by_status = await queries.counts_by_status(conn)
         by_node = await queries.in_flight_by_node(conn)
+        late = await queries.late_in_flight(conn)
         samples = await queries.section_samples(conn, now - KPI_WINDOW)
     grouped: dict[str, list[queries.SectionSample]] = {}
     for sample in samples:
@@ -55,5 +57,7 @@ async def get_corridor(reads: ReadsDep) -> CorridorOut:
         window_days=KPI_WINDOW.days,
         shipments_by_status={s.value: by_status.get(s.value, 0) for s in Status},
         shipments_by_node=dict(sorted(by_node.items())),
+        shipments_delayed=late.delayed,
+        shipments_silent=late.silent,
         sections=sections,
     )

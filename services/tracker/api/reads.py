@@ -58,7 +58,8 @@ class Reads:
         return sees_cargo_details(principal, facts_of(view))
 
     def shipment_out(self, shipment: TrackedShipment, principal: Principal) -> ShipmentOut:
-        return shipment_out(shipment, self.topology, self.details(principal, shipment.view))
+        details = self.details(principal, shipment.view)
+        return shipment_out(shipment, self.topology, details, self.clock())
 
 
 def encode_cursor(key: list[Any]) -> str:

@@ -78,7 +78,10 @@ class ShipmentOut(BaseModel):
     last_event: LastEventOut | None = Field(description="The latest actual event in time.")
     sections: list[SectionOut]
     dwells: list[DwellOut]
-    eta: datetime | None = Field(description="Estimated arrival at the destination.")
+    eta: datetime | None = Field(
+        description="Estimated arrival at the destination: never before now until the cargo "
+        "has arrived (then the arrival)."
+    )
     carrier_eta: datetime | None = Field(description="The carrier's latest estimate (EST).")
     promised_delivery_at: datetime | None
     cargo_description: str | None = Field(
@@ -87,7 +90,14 @@ class ShipmentOut(BaseModel):
     hs_code: str | None = Field(description="As cargo_description.")
     parties: PartiesOut | None = Field(description="As cargo_description.")
     legs: list[LegOut] = Field(description="Carriers the booking engages.")
-    delayed: bool
+    delayed: bool = Field(
+        description="Delivered after the promised delivery; or, not delivered, expected after "
+        "it or still not delivered when it has passed."
+    )
+    silent: bool = Field(
+        description="In transit or held, and nothing heard for longer than a multiple of the "
+        "expected time of the current step (segment or dwell)."
+    )
     hold_reason: str | None
     milestones: list[MilestoneOut] = Field(description="Latest estimates and plans.")
     counts: CountsOut
@@ -156,6 +166,8 @@ class CorridorOut(BaseModel):
     shipments_by_node: dict[str, int] = Field(
         description="Shipments not yet delivered, by current location."
     )
+    shipments_delayed: int = Field(description="Shipments not yet delivered that are delayed.")
+    shipments_silent: int = Field(description="Shipments not yet delivered that are silent.")
     sections: list[SectionKpiOut]
 
 

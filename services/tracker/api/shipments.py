@@ -118,11 +118,12 @@ async def list_shipments(
     status: Annotated[StatusName | None, Query()] = None,
     location: Annotated[str | None, Query(max_length=16, description="Node code.")] = None,
     delayed: bool | None = None,
+    silent: bool | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> ShipmentPage:
     """The shipments the caller may read, in ``shipment_id`` order, filtered by status,
-    current location, delay."""
+    current location, delay, silence."""
     if location is not None and location not in reads.topology.nodes:
         raise Problem(
             422,
@@ -137,6 +138,7 @@ async def list_shipments(
         status=None if status is None else Status(status),
         location=location,
         delayed=delayed,
+        silent=silent,
     )
     return ShipmentPage(items=items, next_cursor=next_cursor)
 

@@ -43,6 +43,7 @@ async def list_shipments(
     status: Status | None = None,
     location: str | None = None,
     delayed: bool | None = None,
+    silent: bool | None = None,
     container_no: str | None = None,
     wagon_no: str | None = None,
     scopes: Collection[str] | None = None,
@@ -65,6 +66,8 @@ async def list_shipments(
         query = query.where(shipments.c.current_location == location)
     if delayed is not None:
         query = query.where(shipments.c.delayed == delayed)
+    if silent is not None:
+        query = query.where(shipments.c.silent == silent)
     if container_no is not None:
         query = query.where(shipments.c.container_no == container_no)
     if wagon_no is not None:
@@ -112,14 +115,31 @@ async def in_flight_by_node(conn: AsyncConnection) -> dict[str, int]:
     return {node: int(count) for node, count in await conn.execute(query) if node}
 
 
-async def delayed_in_flight(conn: AsyncConnection) -> int:
+@dataclass(frozen=True)
+class Late:
+    """Shipments not yet delivered that are delayed, and that are silent."""
+
+    delayed: int
+    silent: int
+
+
+async def late_in_flight(conn: AsyncConnection) -> Late:
+    """Delayed and silent shipments not yet delivered, in one pass."""
     query = (
-        select(func.count())
+        select(
+            func.count().filter(shipments.c.delayed.is_(True)),
+            func.count().filter(shipments.c.silent.is_(True)),
+        )
         .select_from(shipments)
-        .where(shipments.c.delayed.is_(True))
+        .where(or_(shipments.c.delayed.is_(True), shipments.c.silent.is_(True)))
         .where(shipments.c.status != Status.DELIVERED.value)
     )
-    return int((await conn.execute(query)).scalar_one())
+    delayed, silent = (await conn.execute(query)).one()
+    return Late(int(delayed or 0), int(silent or 0))
+
+
+async def delayed_in_flight(conn: AsyncConnection) -> int:
+    return (await late_in_flight(conn)).delayed
 
 
 @dataclass(frozen=True)

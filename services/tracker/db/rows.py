@@ -79,4 +79,7 @@ def tracked_of(row: Row[Any]) -> TrackedShipment:
         version=int(row.version),
         duplicates=int(row.duplicates),
         updated_at=row.updated_at,
+        silent=bool(row.silent),
+        heard_at=row.heard_at,
+        wake_at=row.wake_at,
     )

@@ -51,8 +51,12 @@ class ConcurrentChange(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StoredShipment:
+    """What a batch needs of a stored shipment: its version, view, and when its latest
+    actual event was heard of (the clock's silence)."""
+
     version: int
     view: ShipmentView
+    heard_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +131,11 @@ async def read_shipments(conn: AsyncConnection, ids: Iterable[str]) -> dict[str,
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = select(shipments.c.shipment_id, shipments.c.version, shipments.c.state).where(
-        shipments.c.shipment_id.in_(wanted)
-    )
+    query = select(
+        shipments.c.shipment_id, shipments.c.version, shipments.c.state, shipments.c.heard_at
+    ).where(shipments.c.shipment_id.in_(wanted))
     return {
-        row.shipment_id: StoredShipment(row.version, codec.from_json(row.state))
+        row.shipment_id: StoredShipment(row.version, codec.from_json(row.state), row.heard_at)
         for row in await conn.execute(query)
         if row.state is not None
     }
@@ -169,6 +173,9 @@ def shipment_columns(changes: Sequence[Change]) -> dict[str, list[Any]]:
         "published_version": [c.published for c in changes],
         "updated_at": [s.updated_at for s in shipments_],
         "state": [c.prepared.state for c in changes],
+        "silent": [s.silent for s in shipments_],
+        "heard_at": [s.heard_at for s in shipments_],
+        "wake_at": [s.wake_at for s in shipments_],
     }
 
 

@@ -2,7 +2,10 @@
 
 - ``events``: every unique event, primary key ``(carrier, event_id)``: the idempotency key;
 - ``shipments``: the folded view of each shipment (JSON) plus the columns queries filter on,
-  its ``version`` and the ``published_version`` already sent to ``cargo.shipments.v1``;
+  its ``version`` and the ``published_version`` already sent to ``cargo.shipments.v1``; the
+  clock's part (``domain/clock.py``): ``silent``, ``heard_at`` and ``wake_at``, the next
+  moment time alone may change the shipment, indexed where set so that the clock's tick
+  reads only the due rows;
 - ``section_transits``, ``segment_times``, ``node_dwells``: the closed sections, segment
   runs and dwells of every shipment, derived from its view in the same transaction; they
   feed the corridor KPIs and the ETA medians with plain SQL;
@@ -29,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from corridor.db import UtcDateTime
@@ -80,8 +84,19 @@ shipments = Table(
     Column("published_version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=True),
     Column("state", Text, nullable=True),  # domain.codec.to_json(view)
+    Column("silent", Boolean, nullable=False, server_default=false()),
+    Column("heard_at", UtcDateTime, nullable=True),
+    Column("wake_at", UtcDateTime, nullable=True),
     Index(None, "container_no"),
     Index(None, "wagon_no"),
+    # The clock's tick reads ``wake_at <= now ORDER BY wake_at LIMIT n``: a range scan of
+    # this index, which holds only shipments that time can still change (not delivered).
+    Index(
+        None,
+        "wake_at",
+        postgresql_where=text("wake_at IS NOT NULL"),
+        sqlite_where=text("wake_at IS NOT NULL"),
+    ),
     # No index on status or current_location: they change with most events, and an
     # update touching no indexed column can stay on its page (a HOT update, with the room
     # the fill factor leaves), which halves the cost of the tracker's busiest write. The

@@ -5,7 +5,9 @@ What the transaction does:
 2. for each shipment with new events, take its stored view (from the cache of views this
    process committed, else from the database; none when it is new) and advance it when all
    the new actual events come after what it has folded, else re-fold all its stored events
-   (a late event); compute its ETA; serialise it;
+   (a late event); compute its ETA, delay and silence at the tracker's clock
+   (``domain/clock.py``), and when time alone may next change them (``wake_at``);
+   serialise it;
 3. write the views with version ``n + 1`` where the stored version is still ``n``
    (optimistic concurrency, ``ConcurrentChange`` otherwise), with their derived rows (closed
    sections, segment runs, dwells); count copies; record published versions.
@@ -45,10 +47,9 @@ from services.tracker.domain import (
     Statistics,
     TrackedShipment,
     advance,
-    estimate_arrival,
     fold,
-    is_delayed,
 )
+from services.tracker.domain.clock import ClockRules, clock_state, heard_at
 from services.tracker.handlers.conflicts import conflict
 
 T = TypeVar("T")
@@ -71,11 +72,12 @@ class BatchResult:
 @dataclass(frozen=True, slots=True)
 class BatchContext:
     rules: TrustRules
-    views: Mapping[str, tuple[int, ShipmentView]]  # the cache: version and view
+    views: Mapping[str, store.StoredShipment]  # the cache: version, view, heard
     stats: Statistics
     now: datetime
     marks: Mapping[str, int]  # acknowledged versions not yet recorded
     flush_marks: bool  # record all of them now, not only those of changed shipments
+    clock: ClockRules = field(default_factory=ClockRules)
 
 
 class _Pipeline:
@@ -127,29 +129,47 @@ class _Planner:
         self.ctx = ctx
         self.planned: dict[str, store.Prepared] = {}
         self.ready: list[store.Prepared] = []
-        self.late: dict[str, tuple[int, ShipmentView]] = {}
+        self.late: dict[str, store.StoredShipment] = {}
 
     def plan(
-        self, shipment_id: str, events: list[Event], version: int, old: ShipmentView | None
+        self, shipment_id: str, events: list[Event], stored: store.StoredShipment | None
     ) -> None:
-        if old is None:
+        if stored is None:
             view = fold(shipment_id, events, self.ctx.rules)
         else:
             try:
-                view = advance(old, events, self.ctx.rules)
+                view = advance(stored.view, events, self.ctx.rules)
             except LateEvent:
-                self.late[shipment_id] = (version, old)
+                self.late[shipment_id] = stored
                 return
-        self._add(old, view, version)
+        self._add(stored, view, events)
 
-    def refold(self, shipment_id: str, events: Iterable[Event]) -> None:
-        version, old = self.late.pop(shipment_id)
-        self._add(old, fold(shipment_id, events, self.ctx.rules), version)
+    def refold(self, shipment_id: str, events: list[Event]) -> None:
+        stored = self.late.pop(shipment_id)
+        self._add(stored, fold(shipment_id, events, self.ctx.rules), events)
 
-    def _add(self, old: ShipmentView | None, view: ShipmentView, version: int) -> None:
+    def _add(
+        self, stored: store.StoredShipment | None, view: ShipmentView, events: list[Event]
+    ) -> None:
         ctx = self.ctx
-        eta = estimate_arrival(view, ctx.rules.topology, ctx.stats)
-        tracked = TrackedShipment(view, eta, is_delayed(view, eta), version + 1, 0, ctx.now)
+        old = None if stored is None else stored.view
+        before = None
+        if old is not None and old.last_event is not None and stored is not None:
+            before = (old.last_event, stored.heard_at or old.last_event.occurred_at)
+        heard = heard_at(view.last_event, events, before)
+        state = clock_state(view, heard, ctx.rules.topology, ctx.stats, ctx.clock, ctx.now)
+        version = 0 if stored is None else stored.version
+        tracked = TrackedShipment(
+            view,
+            state.eta,
+            state.delayed,
+            version + 1,
+            0,
+            ctx.now,
+            silent=state.silent,
+            heard_at=heard,
+            wake_at=state.wake_at,
+        )
         prepared = store.prepare(old, tracked, ctx.rules)
         self.planned[view.shipment_id] = prepared
         self.ready.append(prepared)
@@ -223,8 +243,7 @@ async def _apply(
     saves: list[asyncio.Task[dict[str, TrackedShipment]]] = []
     confirmed = False
     for n, shipment_id in enumerate([i for i in groups if i in ctx.views]):
-        version, old = ctx.views[shipment_id]
-        planner.plan(shipment_id, groups[shipment_id], version, old)
+        planner.plan(shipment_id, groups[shipment_id], ctx.views[shipment_id])
         if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)  # let the statements make progress
             if not confirmed and inserted.done():
@@ -249,16 +268,11 @@ async def _apply(
         planner = _Planner(ctx)
         for shipment_id, group in groups.items():
             if shipment_id in ctx.views:
-                version, old = ctx.views[shipment_id]
-                planner.plan(shipment_id, group, version, old)
+                planner.plan(shipment_id, group, ctx.views[shipment_id])
     stored = await reading
     for shipment_id, group in groups.items():
         if shipment_id not in ctx.views:
-            found = stored.get(shipment_id)
-            if found is None:
-                planner.plan(shipment_id, group, 0, None)
-            else:
-                planner.plan(shipment_id, group, found.version, found.view)
+            planner.plan(shipment_id, group, stored.get(shipment_id))
     if planner.late:
         loading = pipe.submit(partial(store.load_events, conn, list(planner.late)))
         for shipment_id, history in (await loading).items():

@@ -30,14 +30,15 @@ from services.tracker.domain import (
     Classifier,
     Event,
     SetAside,
-    ShipmentView,
     Statistics,
     TrackedShipment,
     dwell_kind,
     newly_closed,
 )
+from services.tracker.domain.clock import ClockRules
 from services.tracker.domain.trust import newly_set_aside
 from services.tracker.handlers.batch import BatchContext, BatchResult, apply_batch
+from services.tracker.handlers.clock import TickResult, observe_tick, tick_due
 from services.tracker.metrics import TrackerMetrics
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Tracker:
         eta_recent_samples: int = 200,
         stats_refresh_seconds: float = 30.0,
         view_cache_size: int = 20_000,
+        clock_rules: ClockRules | None = None,
     ) -> None:
         self.engine = engine
         self.rules = rules
@@ -82,6 +84,7 @@ class Tracker:
         self.metrics = metrics
         self.publish = publish
         self.clock = clock
+        self.clock_rules = clock_rules or ClockRules()
         self.eta_min_samples = eta_min_samples
         self.eta_recent_samples = eta_recent_samples
         self.stats_refresh_seconds = stats_refresh_seconds
@@ -95,7 +98,7 @@ class Tracker:
         # The last committed view of recently changed shipments, by version: with one
         # consumer per partition the stored view need not be read back (least recently
         # changed first out).
-        self._views: OrderedDict[str, tuple[int, ShipmentView]] = OrderedDict()
+        self._views: OrderedDict[str, store.StoredShipment] = OrderedDict()
         self.view_cache_size = view_cache_size
         self._lock = asyncio.Lock()
         self._publishing = asyncio.Lock()
@@ -142,6 +145,7 @@ class Tracker:
             now=self.clock(),
             marks=dict(self._marks),
             flush_marks=time.monotonic() - self._marks_flushed >= MARK_EVERY_SECONDS,
+            clock=self.clock_rules,
         )
         async with self.engine.begin() as conn:
             result = await apply_batch(conn, batch, ctx)
@@ -152,8 +156,27 @@ class Tracker:
                 del self._marks[shipment_id]
         return result
 
+    async def tick(self, limit: int) -> TickResult:
+        """One round of the clock (``clock.py``): the due shipments whose ETA, delay or
+        silence time alone changed are written as their next versions and queued for
+        publication like an applied batch's."""
+        async with self._lock:
+            stats = await self.statistics()
+            result = await tick_due(
+                self.engine, self.topology, stats, self.clock_rules, self.clock(), limit
+            )
+            for tracked in result.changed:
+                self._pending[tracked.shipment_id] = tracked
+                self._remember(tracked)
+            for shipment_id in result.skipped:
+                self._views.pop(shipment_id, None)
+        if self.metrics is not None:
+            observe_tick(self.metrics, result)
+        return result
+
     def _remember(self, shipment: TrackedShipment) -> None:
-        self._views[shipment.shipment_id] = (shipment.version, shipment.view)
+        stored = store.StoredShipment(shipment.version, shipment.view, shipment.heard_at)
+        self._views[shipment.shipment_id] = stored
         self._views.move_to_end(shipment.shipment_id)
         while len(self._views) > self.view_cache_size:
             self._views.popitem(last=False)
