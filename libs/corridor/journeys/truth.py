@@ -108,7 +108,7 @@ class SilenceRule:
     """When a journey that stopped reporting counts as silent (see the module docstring)."""
 
     factor: float = 3.0
-    minimum_hours: float = 12.0
+    minimum_hours: float = 6.0
 
 
 @dataclass(frozen=True)
