@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor import db
@@ -25,6 +28,7 @@ from services.tracker.domain import (
     EventType,
     Statistics,
     TrackedShipment,
+    codec,
     fold,
 )
 from services.tracker.domain.clock import ClockRules, advance_clock
@@ -262,3 +266,42 @@ async def test_the_due_shipments_are_read_through_the_wake_index(engine: AsyncEn
             assert "SCAN shipments" not in plan, plan
         assert len(await db_clock.due(conn, DECEMBER, 500)) == 0
         assert len((await conn.execute(db_clock.due_query(far, 500))).all()) == 500
+
+
+async def test_a_shipment_stored_before_the_clock_is_due_at_once_after_migration_0003(
+    database_url: str,
+) -> None:
+    engine = db.make_engine(database_url)
+
+    def upgrade_to_0002(conn: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_to_0002)
+        shipment_id = unique("OLD")
+        view = fold(shipment_id, held_at_boyuk_kesik(shipment_id), RULES)
+        updated = MARCH + timedelta(hours=2)
+        async with engine.begin() as conn:
+            at = updated.replace(tzinfo=None) if conn.dialect.name == "sqlite" else updated
+            await conn.execute(
+                text(
+                    "INSERT INTO shipments (shipment_id, status, version, updated_at, state) "
+                    "VALUES (:s, 'HELD', 1, :at, :state)"
+                ),
+                {"s": shipment_id, "at": at, "state": codec.to_json(view)},
+            )
+        await db.migrate(engine, MIGRATIONS)
+        before = await stored(engine, shipment_id)
+        assert (before.wake_at, before.silent) == (updated, False)
+        tracker = tracker_on(engine, FakeClock(DECEMBER), FakeStates())
+        result = await tracker.tick(100)
+        assert [s.shipment_id for s in result.changed] == [shipment_id]
+        after = await stored(engine, shipment_id)
+        assert (after.version, after.delayed, after.silent) == (2, True, True)
+        assert after.view == view
+    finally:
+        await engine.dispose()
