@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -108,6 +108,8 @@ def _placed(
     last_received = max(_received(p) for p in draft.posts) + shift
     if start < now - OLDEST_START or last_received > now - timedelta(minutes=30):
         return None
+    if not truth.delivered and abs(truth.promised_delivery_at + shift - now) < timedelta(hours=2):
+        return None  # whether it is delayed would depend on the seconds the test takes
     shipment_id = f"TRUTH-{group.name}-{seed}-{now:%H%M%S}"
     return generate_journey(random.Random(seed), topology, start, shipment_id, group.options)
 
@@ -128,24 +130,44 @@ def build_journeys(topology: Topology, now: datetime) -> list[tuple[Group, Journ
     return chosen
 
 
-def posting_stream(chosen: list[tuple[Group, Journey]]) -> list[Post]:
-    """Every journey's posts in its posting order, the journeys interleaved (carriers post
-    at the same time); some posted twice where the group says so."""
-    queues: list[Iterator[Post]] = []
+def _interleaved(queues: list[list[Post]]) -> list[Post]:
+    """One post of each journey in turn (carriers post at the same time)."""
+    stream: list[Post] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        stream += [q[turn] for q in queues if turn < len(q)]
+    return stream
+
+
+def posting_phases(chosen: list[tuple[Group, Journey]]) -> tuple[list[Post], list[Post]]:
+    """Every journey's posts in its posting order, the journeys interleaved; some posted
+    twice where the group says so. Split in two: each journey's posts up to its delivery,
+    then those after it (late reports, copies), so that what comes after a delivery reaches
+    the services in a later batch, whatever their batching."""
+    heads, tails = [], []
     for group, journey in chosen:
         posts = list(journey.posting)
         if group.copies:
             posts += posts[::7]
-        queues.append(iter(posts))
-    stream: list[Post] = []
-    while queues:
-        for queue in list(queues):
-            post = next(queue, None)
-            if post is None:
-                queues.remove(queue)
-            else:
-                stream.append(post)
-    return stream
+        delivered = [i for i, p in enumerate(posts) if p.body["event_type"] == "DELIVERED"]
+        cut = delivered[0] + 1 if delivered else len(posts)
+        heads.append(posts[:cut])
+        tails.append(posts[cut:])
+    return _interleaved(heads), _interleaved(tails)
+
+
+def reported_after_delivery(journey: Journey) -> list[Post]:
+    """Arrivals and departures posted after the journey's delivery (they change dwell)."""
+    order = [p.event_id for p in journey.posting]
+    delivered = [p for p in journey.posting if p.body["event_type"] == "DELIVERED"]
+    if not delivered:
+        return []
+    cut = order.index(delivered[0].event_id)
+    return [
+        p
+        for p in journey.posting[cut + 1 :]
+        if p.body["event_type"] in ("ARRIVED", "DEPARTED", "GATE_OUT")
+        and p.body.get("classifier", "ACT") == "ACT"
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,8 +1,9 @@
 """Realistic corridor journeys as carrier posts, with their truth: the simulator's and the
 tests' source. ``plan`` generates a journey, ``truth`` says what it really did (what the
-tracker and the tariff must answer), ``posting`` scrambles posting orders."""
+tracker and the tariff must answer), ``posting`` how its posts reach ingest, ``model``
+the vocabulary."""
 
-from corridor.journeys.plan import (
+from corridor.journeys.model import (
     BOOKER,
     CONTAINER_TYPES,
     DEMO_REPORTER_BY_OPERATOR,
@@ -13,9 +14,8 @@ from corridor.journeys.plan import (
     Journey,
     JourneyOptions,
     Post,
-    generate_journey,
-    plan_journey,
 )
+from corridor.journeys.plan import generate_journey, plan_journey
 from corridor.journeys.posting import scramble
 from corridor.journeys.truth import (
     DwellTruth,

@@ -14,91 +14,25 @@ it gave before they existed.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from corridor.identifiers import make_container_no, make_wagon_no
 from corridor.journeys import truth as t
+from corridor.journeys.model import (
+    BOOKER,
+    CONTAINER_TYPES,
+    DEMO_REPORTER_BY_OPERATOR,
+    DWELL_HOURS,
+    REFERENCE_SPREAD,
+    SAME_INSTANT_MAX_HOURS,
+    VESSEL_CARRIER,
+    Journey,
+    JourneyOptions,
+    Post,
+)
+from corridor.journeys.posting import chance, received, without_mode
 from corridor.topology import Node, Segment, Topology
-
-# Who posts events at a node, for the demo carriers (ids are lower-case operator ids); an
-# operator not listed is reported by the joint company, which reports everywhere.
-DEMO_REPORTER_BY_OPERATOR = {
-    "CR": "ktz",  # KTZ receives trains at the Chinese border stations
-    "KTZ": "ktz",
-    "PORT-AKTAU": "port-aktau",
-    "PORT-KURYK": "ktz",
-    "PORT-BAKU": "port-baku",
-    "ADY": "ady",
-    "GR": "gr",
-    "PORT-POTI": "port-poti",
-    "PORT-BATUMI": "gr",
-    "TCDD": "gr",
-    "BSEA": "port-poti",
-}
-BOOKER = "mcm"
-VESSEL_CARRIER = "asco"
-
-# Demo journeys: origin at the Chinese border, destination on the Black Sea or in Türkiye.
-ORIGINS = ("CNHRS", "CNAKL")
-DESTINATIONS = ("GEPTI", "GEPTI", "GEBUS", "TRKSY")
-CONTAINER_TYPES = ("40HC", "40HC", "40GP", "20GP", "45HC", "WAGON")
-
-# Typical dwell in hours (low, high) by node kind, where a node has no reference dwell; a
-# reference dwell is drawn around (from REFERENCE_SPREAD times it).
-DWELL_HOURS = {"border": (3.0, 14.0), "port": (10.0, 60.0), "hub": (2.0, 8.0)}
-REFERENCE_SPREAD = (0.5, 1.6)
-# Legs this short (border transfers) may be reported with departure and arrival at once.
-SAME_INSTANT_MAX_HOURS = 6.0
-
-
-@dataclass(frozen=True)
-class Post:
-    carrier: str
-    body: dict[str, Any]
-    occurred_at: datetime
-    # When ingest received it (``None``: as it happened); a late post is received days later.
-    recorded_at: datetime | None = None
-
-    @property
-    def event_id(self) -> str:
-        return str(self.body["event_id"])
-
-
-@dataclass
-class JourneyOptions:
-    customs_hold_rate: float = 0.15
-    estimate_rate: float = 0.5
-    exception_rate: float = 0.02
-    wagon_share: float = 0.15
-    promised_slack_days: tuple[float, float] = (-1.0, 5.0)
-    origins: tuple[str, ...] = ORIGINS
-    destinations: tuple[str, ...] = DESTINATIONS
-    # Each border or port dwell lasts ``long_dwell_days`` instead, with this probability.
-    long_dwell_rate: float = 0.0
-    long_dwell_days: tuple[float, float] = (3.0, 7.0)
-    # Each short leg is reported with departure and arrival at the same instant.
-    same_instant_rate: float = 0.0
-    # Each post leaves out ``mode`` (the route still knows it).
-    modeless_rate: float = 0.0
-    # Each actual post after the booking is received ``late_days`` after it happened (and
-    # posted after later ones); the others ``report_minutes`` after.
-    late_rate: float = 0.0
-    late_days: tuple[float, float] = (0.5, 4.0)
-    report_minutes: tuple[float, float] = (1.0, 30.0)
-    # Posts in a random order rather than as received.
-    shuffle: bool = False
-    # The journey stops reporting after a random actual event before its delivery.
-    silent_rate: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Journey:
-    posts: list[Post]  # in the order things happened (``occurred_at``)
-    posting: list[Post]  # the same posts in the order they are posted
-    truth: t.Truth
 
 
 def _iso(moment: datetime) -> str:
@@ -109,13 +43,15 @@ def _reporter(node: Node) -> str:
     return DEMO_REPORTER_BY_OPERATOR.get(node.operator, BOOKER)
 
 
-def _chance(rng: random.Random, rate: float) -> bool:
-    """True with probability ``rate``; draws nothing when ``rate`` is 0."""
-    return rate > 0 and rng.random() < rate
+def _carrier(seg: Segment, node: Node) -> str:
+    """Who reports a move over ``seg`` at ``node``: a sea leg's line, else the node's."""
+    if seg.mode == "VESSEL":
+        return DEMO_REPORTER_BY_OPERATOR.get(seg.operator, VESSEL_CARRIER)
+    return _reporter(node)
 
 
 def _dwell_hours(rng: random.Random, node: Node, opts: JourneyOptions) -> float:
-    if (node.is_border or node.is_port) and _chance(rng, opts.long_dwell_rate):
+    if (node.is_border or node.is_port) and chance(rng, opts.long_dwell_rate):
         return 24 * rng.uniform(*opts.long_dwell_days)
     if node.dwell_hours > 0:
         return node.dwell_hours * rng.uniform(*REFERENCE_SPREAD)
@@ -238,7 +174,7 @@ def generate_journey(
 
 
 def _depart(plan: _Plan, topology: Topology, node: Node, seg: Segment, at: datetime) -> None:
-    carrier = VESSEL_CARRIER if seg.mode == "VESSEL" else _reporter(node)
+    carrier = _carrier(seg, node)
     place = t.sea_of(node.country) if seg.mode == "VESSEL" else node.country
     plan.act(place, seg.hours, carrier, "DEPARTED", node.code, at, mode=seg.mode)
 
@@ -255,9 +191,9 @@ def _travel(
     """Every leg and intermediate node; the time of the arrival at the destination."""
     for index, seg in enumerate(route):
         node = topology.node(seg.destination)
-        carrier = VESSEL_CARRIER if seg.mode == "VESSEL" else _reporter(node)
+        carrier = _carrier(seg, node)
         took = seg.hours * rng.uniform(0.85, 1.4)
-        if seg.hours <= SAME_INSTANT_MAX_HOURS and _chance(rng, opts.same_instant_rate):
+        if seg.hours <= SAME_INSTANT_MAX_HOURS and chance(rng, opts.same_instant_rate):
             took = 0.0  # the carrier reports leaving A and reaching B at once
         now += timedelta(hours=took)
         step = node.dwell_hours
@@ -297,16 +233,16 @@ def _finish(rng: random.Random, plan: _Plan, topology: Topology, opts: JourneyOp
     posts = sorted(plan.posts, key=lambda p: p.occurred_at)  # stable: same instant, as planned
     actual = [p for p in posts if p.event_id in plan.places]
     stopped = False
-    if _chance(rng, opts.silent_rate):
+    if chance(rng, opts.silent_rate):
         keep = actual[rng.randrange(len(actual) - 1)]  # never the delivery
         kept_at = posts.index(keep)
         posts = [p for i, p in enumerate(posts) if i <= kept_at]
         actual = actual[: actual.index(keep) + 1]
         stopped = True
     if opts.modeless_rate > 0:
-        posts = [_modeless(p) if rng.random() < opts.modeless_rate else p for p in posts]
+        posts = [without_mode(p) if rng.random() < opts.modeless_rate else p for p in posts]
     if opts.late_rate > 0 or opts.shuffle:
-        posts = [_received(rng, p, plan, opts) for p in posts]
+        posts = [received(rng, p, p.event_id in plan.places, opts) for p in posts]
     posting = sorted(posts, key=lambda p: p.recorded_at or p.occurred_at)
     if opts.shuffle:
         rng.shuffle(posting)
@@ -338,20 +274,6 @@ def _finish(rng: random.Random, plan: _Plan, topology: Topology, opts: JourneyOp
         stopped=stopped,
     )
     return Journey(posts, posting, truth)
-
-
-def _modeless(post: Post) -> Post:
-    body = {k: v for k, v in post.body.items() if k != "mode"}
-    return Post(post.carrier, body, post.occurred_at, post.recorded_at)
-
-
-def _received(rng: random.Random, post: Post, plan: _Plan, opts: JourneyOptions) -> Post:
-    """``post`` with the time ingest received it: days late for some actual events."""
-    late = post.event_id in plan.places and _chance(rng, opts.late_rate)
-    lag = timedelta(days=rng.uniform(*opts.late_days)) if late else timedelta(
-        minutes=rng.uniform(*opts.report_minutes)
-    )  # fmt: skip
-    return Post(post.carrier, post.body, post.occurred_at, post.occurred_at + lag)
 
 
 def plan_journey(

@@ -1,10 +1,33 @@
-"""Posting orders as carriers really post: some posts late, some twice. Pure."""
+"""How posts reach ingest: when each is received (some days late), without ``mode``, in
+scrambled orders with copies. Pure."""
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
-from corridor.journeys.plan import Post
+from corridor.journeys.model import JourneyOptions, Post
+
+
+def chance(rng: random.Random, rate: float) -> bool:
+    """True with probability ``rate``; draws nothing when ``rate`` is 0 (so options left at
+    their defaults do not change what a seed gives)."""
+    return rate > 0 and rng.random() < rate
+
+
+def without_mode(post: Post) -> Post:
+    body = {k: v for k, v in post.body.items() if k != "mode"}
+    return Post(post.carrier, body, post.occurred_at, post.recorded_at)
+
+
+def received(rng: random.Random, post: Post, actual: bool, opts: JourneyOptions) -> Post:
+    """``post`` with the time ingest received it: ``late_days`` after it happened for some
+    actual events after the booking (``actual``), ``report_minutes`` for the others."""
+    if actual and chance(rng, opts.late_rate):
+        lag = timedelta(days=rng.uniform(*opts.late_days))
+    else:
+        lag = timedelta(minutes=rng.uniform(*opts.report_minutes))
+    return Post(post.carrier, post.body, post.occurred_at, post.occurred_at + lag)
 
 
 def scramble(
