@@ -152,6 +152,8 @@ def encode_charge(doc: dict[str, Any]) -> bytes:
         gross_weight_kg=float(doc["gross_weight_kg"]),
         origin=doc["origin"],
         destination=doc["destination"],
+        revision=int(doc.get("revision", 1)),
+        difference=str(doc.get("difference", doc["total"])),
     )
     for leg in doc["legs"]:
         charge.legs.add(

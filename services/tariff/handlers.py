@@ -1,75 +1,64 @@
-"""Tariff's use cases: quote, record what happened to a shipment, charge it once, show
-its charges to those who may read them.
+"""Tariff's use cases: quote, record what happened to shipments, charge them (and revise
+the charge when a later fact changes it), show the charges to those who may read them.
 
-Each batch of events is applied in one transaction: booking claims (each with its quote),
-the movements that give dwell times, and the charge of every shipment of the batch that
-now has a counted DELIVERED. Which booking and which movements count is decided by the
-trust rules (``trust``, i.e. ``corridor.parties``) when charging, so a booking that comes
-after its movements still makes them count. Everything is keyed so that a redelivered
-event or a second DELIVERED changes nothing; a reused event id with other content is
-refused.
+A batch of events is applied in one transaction and a constant number of statements,
+however many events and shipments it holds (``Repository``): the digests of its events in
+one insert (conflicts read back in one query), its booking claims and movements in one
+insert each, then the claims, movements and latest charge of the shipments it touched in
+one query each, and their new charge revisions in one insert. Which booking and which
+movements count is decided by the trust rules when charging (``bills``), so a booking that
+comes after its movements still makes them count, and a movement or amendment that comes
+after the charge revises it. Redelivered events change nothing; a reused event id with
+other content is refused.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from corridor.logging import correlation_id
-from corridor.parties import BookingClaim, TrustRules
+from corridor.parties import TrustRules, Verdict
 from corridor.principals import Principal
 from corridor.topology import Topology
-from services.tariff import rates, trust
-from services.tariff.db import BookingClaimRow, MovementRow, Repository
-from services.tariff.documents import charge_doc, quote_doc, quote_from_doc
+from services.tariff import intake, rates, trust
+from services.tariff.bills import Bill, MissingCard, bill, charge_document, charge_id
+from services.tariff.db import ConcurrentRevision, Repository
 from services.tariff.events import ShipmentEvent
+from services.tariff.intake import Facts, Rejection
 from services.tariff.metrics import TariffMetrics
-from services.tariff.rates import CardBook, Charge, Movement, Quote, QuoteRequest
-from services.tariff.trust import Booking, ClaimBody, StoredMovement
+from services.tariff.rates import CardBook, Quote, QuoteRequest
+from services.tariff.trust import Booking, StoredMovement
+
+__all__ = ["Clock", "NotVisible", "Rejection", "Tariff", "charge_id", "utc_now"]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# Charge ids derive from the shipment, so a charge is the same record however often it is
-# computed or published (consumers of cargo.charges.v1 can deduplicate on ce_id).
-CHARGE_NAMESPACE = uuid.UUID("5b0c8f1e-2f4a-4d3c-9a57-1f3c2b6d9e10")
-
-
-def charge_id(shipment_id: str) -> str:
-    return str(uuid.uuid5(CHARGE_NAMESPACE, shipment_id))
+# A batch that meets a revision stored meanwhile by another consumer is applied again.
+ATTEMPTS = 5
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """An event that can never be applied (index in the batch, and why)."""
-
-    index: int
-    reason: str
-
-
 class NotVisible(Exception):
     """The caller may not read this shipment (the API answers as for an unknown one)."""
 
 
-def claim_of(row: BookingClaimRow) -> trust.Claim:
-    body = ClaimBody(row.details, row.quote)
-    return BookingClaim(row.carrier, row.event_id, row.occurred_at, row.recorded_at, body)
+@dataclass
+class Outcome:
+    """What a transaction did, reported once it is committed."""
 
-
-def movement_of(row: MovementRow) -> StoredMovement:
-    return StoredMovement(
-        row.carrier, row.event_type, row.location, row.occurred_at, row.recorded_at
-    )
+    rejections: list[Rejection] = field(default_factory=list)
+    set_aside: list[tuple[str, Verdict]] = field(default_factory=list)
+    bills: list[Bill] = field(default_factory=list)
 
 
 class Tariff:
@@ -101,191 +90,143 @@ class Tariff:
         self.metrics.quotes.labels("quoted").inc()
         return result
 
-    async def _booking(self, repo: Repository, shipment_id: str) -> Booking | None:
-        """The booking that counts now, of all the claims stored."""
-        claims = [claim_of(r) for r in await repo.claims(shipment_id)]
-        return trust.effective_booking(self.rules, claims)
-
     async def apply(self, events: Sequence[ShipmentEvent]) -> list[Rejection]:
-        """Apply a batch in one transaction; charge what became chargeable."""
-        rejections: list[Rejection] = []
-        touched: set[str] = set()
+        """Apply a batch in one transaction; charge (or revise) what it made chargeable."""
+        outcome = await self._transaction(lambda repo: self._apply(repo, events))
+        return sorted(outcome.rejections, key=lambda r: r.index)
+
+    async def _transaction(self, work: Callable[[Repository], Awaitable[Outcome]]) -> Outcome:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self.sessions.begin() as session:
+                    outcome = await work(Repository(session))
+            except ConcurrentRevision:
+                if attempt == ATTEMPTS:
+                    raise
+                log.warning("charge revised concurrently; applying the batch again")
+                continue
+            self._report(outcome)
+            return outcome
+        raise AssertionError("unreachable")
+
+    async def _apply(self, repo: Repository, events: Sequence[ShipmentEvent]) -> Outcome:
         received_at = self.clock()
-        async with self.sessions.begin() as session:
-            repo = Repository(session)
-            for index, event in enumerate(events):
-                token = correlation_id.set(f"{event.carrier}/{event.event_id}")
-                try:
-                    reason = await self._apply_one(repo, event, received_at)
-                finally:
-                    correlation_id.reset(token)
-                if reason is not None:
-                    rejections.append(Rejection(index, reason))
-                else:
-                    touched.add(event.shipment_id)
-            charged = [c for sid in sorted(touched) if (c := await self._charge(repo, sid))]
-        for charge in charged:
-            self.metrics.charged(charge)
-            log.info(
-                "charged",
-                extra={"shipment_id": charge.shipment_id, "total": str(charge.total)},
-            )
-        return rejections
+        batch = intake.copies(events)
+        new = await repo.record_seen(intake.seen_rows(batch))
+        known = [key for key in batch if key not in new]
+        stored = await repo.seen_digests(known) if known else {}
+        fresh, rejections = intake.sort_out(batch, new, stored)
+        facts = intake.facts(fresh, self.book, self.topology, received_at)
+        await repo.add_claims(facts.claims)
+        await repo.add_movements(facts.movements)
+        outcome = await self._settle(repo, facts.shipments, facts)
+        # A claim by another carrier is refused as such; one that cannot be priced says so.
+        refused = {r.index for r in outcome.rejections}
+        for key, reason in facts.unpriceable.items():
+            if facts.index[key] not in refused:
+                outcome.rejections.append(Rejection(facts.index[key], reason))
+        outcome.rejections += rejections + facts.rejections
+        return outcome
 
-    async def _apply_one(
-        self, repo: Repository, event: ShipmentEvent, received_at: datetime
-    ) -> str | None:
-        before = await repo.seen(event.carrier, event.event_id, event.digest)
-        if before is not None and before != event.digest:
-            return (
-                f"conflicting duplicate: {event.carrier} reused event_id {event.event_id} "
-                "with different content"
+    async def _settle(
+        self, repo: Repository, shipment_ids: Collection[str], facts: Facts | None = None
+    ) -> Outcome:
+        """Judge the new facts of these shipments and issue the charge revisions they
+        make: three reads and one insert for all of them."""
+        outcome = Outcome()
+        if not shipment_ids:
+            return outcome
+        claims = await repo.claims_of(shipment_ids)
+        movements = await repo.movements_of(shipment_ids)
+        latest = await repo.latest_charges(shipment_ids)
+        computed_at = self.clock()
+        for shipment_id in sorted(shipment_ids):
+            booking = trust.effective_booking(self.rules, claims.get(shipment_id, []))
+            stored = movements.get(shipment_id, [])
+            if facts is not None:
+                self._judge_new(facts, shipment_id, booking, stored, outcome)
+            previous = latest.get(shipment_id)
+            try:
+                document = charge_document(
+                    self.book, self.topology, self.rules, shipment_id, booking, stored, computed_at
+                )
+            except MissingCard as exc:
+                log.error(
+                    "cannot charge: the booking's card is not loaded",
+                    extra={"shipment_id": shipment_id, "card_version": str(exc)},
+                )
+                continue
+            revised = bill(
+                shipment_id, document, None if previous is None else previous.document, computed_at
             )
-        if before is not None or not event.actual:
-            return None  # a retry (already applied), or an estimate or plan: not a fact
-        recorded_at = event.recorded_at or received_at
-        if event.event_type == "BOOKED":
-            return await self._claim(repo, event, recorded_at)
-        if event.event_type in rates.MOVEMENTS:
-            await repo.add_movement(
-                {
-                    "carrier": event.carrier,
-                    "event_id": event.event_id,
-                    "shipment_id": event.shipment_id,
-                    "event_type": event.event_type,
-                    "location": event.location,
-                    "occurred_at": event.occurred_at,
-                    "recorded_at": recorded_at,
-                }
-            )
-            await self._note_verdict(repo, event, recorded_at)
-        return None
+            if revised is not None:
+                outcome.bills.append(revised)
+        await repo.add_charges([b.row() for b in outcome.bills])
+        return outcome
 
-    async def _note_verdict(
-        self, repo: Repository, event: ShipmentEvent, recorded_at: datetime
+    async def _settle_only(self, shipment_ids: Collection[str], repo: Repository) -> Outcome:
+        return await self._settle(repo, shipment_ids)
+
+    def _judge_new(
+        self,
+        facts: Facts,
+        shipment_id: str,
+        booking: Booking | None,
+        stored: Iterable[StoredMovement],
+        outcome: Outcome,
     ) -> None:
-        """Count and log a movement that does not count (yet): it is judged again, against
-        the booking then known, whenever the shipment is charged."""
-        booking = await self._booking(repo, event.shipment_id)
-        movement = StoredMovement(
-            event.carrier, event.event_type, event.location, event.occurred_at, recorded_at
-        )
-        verdict = trust.verdict(self.rules, booking, movement)
-        if not verdict.applies:
+        """Refuse the batch's claims by another carrier than the booker, and note the
+        batch's movements that do not count (yet): they are judged again, against the
+        booking then known, whenever the shipment is charged."""
+        refused = () if booking is None else booking.refused
+        for claim in refused:
+            index = facts.index.get((claim.carrier, claim.event_id))
+            if index is not None and booking is not None:
+                reason = (
+                    f"not_the_booker: {claim.carrier} may not amend the booking of "
+                    f"{shipment_id} (booked by {booking.booker})"
+                )
+                outcome.rejections.append(Rejection(index, reason))
+        for movement in stored:
+            if (movement.carrier, movement.event_id) in facts.index:
+                verdict = trust.verdict(self.rules, booking, movement)
+                if not verdict.applies:
+                    outcome.set_aside.append((shipment_id, verdict))
+
+    def _report(self, outcome: Outcome) -> None:
+        """Metrics and logs of a committed transaction (not of one rolled back)."""
+        for shipment_id, verdict in outcome.set_aside:
             self.metrics.set_aside.labels(verdict.outcome, verdict.reason).inc()
             log.info(
                 "movement set aside",
                 extra={
-                    "shipment_id": event.shipment_id,
+                    "shipment_id": shipment_id,
                     "outcome": verdict.outcome,
                     "reason": verdict.reason,
                     "detail": verdict.message,
                 },
             )
-
-    async def _claim(
-        self, repo: Repository, event: ShipmentEvent, recorded_at: datetime
-    ) -> str | None:
-        """Store the booking claim with its quote (the card of its date). Which claim
-        counts is decided when needed: a booking by another carrier than the booker (or an
-        operator) never does, and is refused."""
-        details = event.booking
-        if details is None:
-            return "BOOKED without booking details"
-        request = QuoteRequest(
-            origin=details.origin,
-            destination=details.destination,
-            container_type=details.container_type,
-            gross_weight_kg=details.gross_weight_kg,
-            shipping_date=event.occurred_at.astimezone(UTC).date(),
-        )
-        unpriceable = None
-        try:
-            booked: dict[str, Any] | None = quote_doc(
-                rates.quote(self.book, self.topology, request)
+        for issued in outcome.bills:
+            self.metrics.issued(issued.document, issued.latest)
+            log.info(
+                "charged" if issued.latest is None else "charge revised",
+                extra={
+                    "shipment_id": issued.shipment_id,
+                    "revision": issued.document["revision"],
+                    "total": issued.document["total"],
+                    "difference": issued.document["difference"],
+                },
             )
-        except rates.PricingError as exc:
-            booked = None
-            unpriceable = f"booking cannot be priced: booking.{exc.field}: {exc.message}"
-        await repo.add_claim(
-            {
-                "carrier": event.carrier,
-                "event_id": event.event_id,
-                "shipment_id": event.shipment_id,
-                "occurred_at": event.occurred_at,
-                "recorded_at": recorded_at,
-                "details": trust.details_doc(details),
-                "quote": booked,
-            }
-        )
-        booking = await self._booking(repo, event.shipment_id)
-        if booking is not None and any(
-            (c.carrier, c.event_id) == (event.carrier, event.event_id) for c in booking.refused
-        ):
-            return (
-                f"not_the_booker: {event.carrier} may not amend the booking of "
-                f"{event.shipment_id} (booked by {booking.booker})"
-            )
-        return unpriceable
-
-    async def _charge(self, repo: Repository, shipment_id: str) -> Charge | None:
-        """The charge of a shipment whose booking counts and has a DELIVERED that counts,
-        and is not charged yet. Only the movements that count make its storage."""
-        if await repo.charge(shipment_id) is not None:
-            return None
-        booking = await self._booking(repo, shipment_id)
-        if booking is None or booking.quote is None:
-            return None  # movements wait for a booking (that can be priced)
-        rows = [movement_of(r) for r in await repo.movements(shipment_id)]
-        movements = trust.counted(self.rules, booking, rows)
-        delivered = [m.occurred_at for m in movements if m.event_type == "DELIVERED"]
-        if not delivered:
-            return None
-        quote = quote_from_doc(booking.quote)
-        card = self.book.version(quote.card_version)
-        if card is None:
-            log.error(
-                "cannot charge: the booking's card is not loaded",
-                extra={"shipment_id": shipment_id, "card_version": quote.card_version},
-            )
-            return None
-        charge = rates.final_charge(
-            quote,
-            card,
-            self.topology,
-            rates.dwells(Movement(m.event_type, m.location, m.occurred_at) for m in movements),
-            charge_id=charge_id(shipment_id),
-            shipment_id=shipment_id,
-            booked_at=booking.effective.occurred_at,
-            delivered_at=min(delivered),
-            computed_at=self.clock(),
-        )
-        inserted = await repo.add_charge(
-            {
-                "charge_id": charge.charge_id,
-                "shipment_id": shipment_id,
-                "card_version": charge.quote.card_version,
-                "currency": charge.quote.currency,
-                "total": str(charge.total),
-                "document": charge_doc(charge),
-                "computed_at": charge.computed_at,
-                "published_at": None,
-            }
-        )
-        return charge if inserted else None
 
     async def sweep(self, batch: int = 100) -> int:
         """Charge every shipment left chargeable but uncharged (at start-up: e.g. one whose
         card was missing then restored)."""
         total, after = 0, ""
         while True:
-            async with self.sessions.begin() as session:
-                repo = Repository(session)
-                waiting = await repo.awaiting_charge(after, batch)
-                charged = [c for sid in waiting if (c := await self._charge(repo, sid))]
-            for charge in charged:
-                self.metrics.charged(charge)
-            total += len(charged)
+            async with self.sessions() as session:
+                waiting = await Repository(session).awaiting_charge(after, batch)
+            outcome = await self._transaction(partial(self._settle_only, waiting))
+            total += len(outcome.bills)
             if len(waiting) < batch:
                 return total
             after = waiting[-1]
@@ -293,14 +234,16 @@ class Tariff:
     async def shipment_charges(
         self, shipment_id: str, principal: Principal
     ) -> dict[str, Any] | None:
-        """The booked quote (of the booking that counts) and the charge of a shipment, with
-        the revenue shares ``principal`` may see; None when neither exists. Raises
-        ``NotVisible`` when the principal may not read the shipment."""
+        """The booked quote (of the booking that counts) and every revision of the charge of
+        a shipment, in order, with the revenue shares ``principal`` may see; None when
+        neither exists. Raises ``NotVisible`` when the principal may not read the
+        shipment."""
         async with self.sessions() as session:
             repo = Repository(session)
-            booking: Booking | None = await self._booking(repo, shipment_id)
-            charge = await repo.charge(shipment_id)
-        if booking is None and charge is None:
+            claims = (await repo.claims_of([shipment_id])).get(shipment_id, [])
+            charges = await repo.charges(shipment_id)
+        booking = trust.effective_booking(self.rules, claims)
+        if booking is None and not charges:
             return None
         if not trust.may_read(self.rules, principal, booking):
             raise NotVisible(shipment_id)
@@ -308,5 +251,5 @@ class Tariff:
         return {
             "shipment_id": shipment_id,
             "booked_quote": None if quote is None else trust.visible_shares(principal, quote),
-            "charges": [trust.visible_shares(principal, charge.document)] if charge else [],
+            "charges": [trust.visible_shares(principal, c.document) for c in charges],
         }

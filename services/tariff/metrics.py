@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter
 
-from services.tariff.rates import Charge
+from services.tariff.revisions import share_changes
 
 
 class TariffMetrics:
@@ -26,18 +29,34 @@ class TariffMetrics:
         )
         self.charges = Counter(
             "corridor_tariff_charges_total",
-            "Final charges computed (once per delivered shipment).",
+            "Charges issued (revision 1: once per delivered shipment).",
+            registry=registry,
+        )
+        self.revisions = Counter(
+            "corridor_tariff_charge_revisions_total",
+            "Later revisions of issued charges (a late movement or booking amendment "
+            "changed what is billed).",
             registry=registry,
         )
         self.revenue = Counter(
             "corridor_tariff_revenue_total",
-            "Charged revenue apportioned to each operator, in the card's currency.",
+            "Charged revenue apportioned to each operator, in the card's currency: each "
+            "charge's shares, plus the increases of later revisions.",
+            ["operator", "currency"],
+            registry=registry,
+        )
+        self.credited = Counter(
+            "corridor_tariff_revenue_credited_total",
+            "Decreases of an operator's share by later revisions (net revenue is "
+            "corridor_tariff_revenue_total minus this).",
             ["operator", "currency"],
             registry=registry,
         )
 
-    def charged(self, charge: Charge) -> None:
-        self.charges.inc()
-        for share in charge.apportionment:
-            if share.amount > 0:
-                self.revenue.labels(share.operator, charge.quote.currency).inc(float(share.amount))
+    def issued(self, document: Mapping[str, Any], latest: Mapping[str, Any] | None) -> None:
+        """Count a new revision (``document``) of the charge whose latest was ``latest``."""
+        (self.charges if latest is None else self.revisions).inc()
+        currency = str(document["currency"])
+        for operator, change in share_changes(latest, document).items():
+            counter = self.revenue if change > 0 else self.credited
+            counter.labels(operator, currency).inc(float(abs(change)))

@@ -1,9 +1,10 @@
 """Publishing charges to cargo.charges.v1, crash-safe.
 
-A charge is committed to the database first (with ``published_at`` unset), then
-published; ``published_at`` is set only after the broker acknowledged. A crash in
-between republishes the same record (same ``ce_id``, the charge id) later: at-least-once,
-never lost, and never a second charge for a shipment.
+Each revision of a charge is committed to the database first (with ``published_at``
+unset), then published; ``published_at`` is set only after the broker acknowledged. A
+crash in between republishes the same record (same ``ce_id``) later: at-least-once, never
+lost. Every revision has its own ``ce_id`` (``revision_event_id``) under the same
+``charge_id``, so consumers that deduplicate on ``ce_id`` see each revision once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from services.tariff.handlers import Clock, utc_now
 log = logging.getLogger(__name__)
 
 SOURCE = "/corridor/tariff"
+
+
+def revision_event_id(charge_id: str, revision: int) -> str:
+    """The CloudEvent id of a revision: the charge id for the first (as published before
+    revisions existed, so a charge flagged then is not seen anew), ``<charge_id>:<n>`` for
+    the n-th."""
+    return charge_id if revision == 1 else f"{charge_id}:{revision}"
 
 
 class Outbox:
@@ -55,7 +63,7 @@ class Outbox:
                         self.topic,
                         row.shipment_id,
                         encode_charge(row.document),
-                        ce_id=row.charge_id,
+                        ce_id=revision_event_id(row.charge_id, row.revision),
                         ce_type=CE_TYPE_CHARGE,
                         source=SOURCE,
                         ce_time=row.computed_at,
@@ -64,7 +72,9 @@ class Outbox:
                 ]
                 results = await self.publisher.publish_many(records)
                 acked = [
-                    row.charge_id for row, error in zip(rows, results, strict=True) if not error
+                    (row.charge_id, row.revision)
+                    for row, error in zip(rows, results, strict=True)
+                    if not error
                 ]
                 if acked:
                     async with self.sessions.begin() as session:

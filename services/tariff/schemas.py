@@ -108,12 +108,16 @@ class ChargeOut(BaseModel):
     quoted_total: Money
     total: Money
     apportionment: list[ShareOut]
+    revision: int = Field(description="1 for the first charge; later facts add revisions")
+    difference: Money = Field(description="total minus the previous revision's total")
 
 
 class ShipmentChargesOut(BaseModel):
     shipment_id: str
     booked_quote: QuoteOut | None = Field(description="the quote recorded at BOOKED")
-    charges: list[ChargeOut] = Field(description="the final charge once DELIVERED (at most one)")
+    charges: list[ChargeOut] = Field(
+        description="every revision of the charge once DELIVERED, in order (the last counts)"
+    )
 
 
 class CardOut(BaseModel):

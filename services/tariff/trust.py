@@ -56,6 +56,7 @@ class StoredMovement:
     location: str
     occurred_at: datetime
     recorded_at: datetime | None
+    event_id: str = ""  # the last of the order's tie-breakers (corridor.movements)
 
 
 def details_doc(details: BookingDetails) -> dict[str, Any]:

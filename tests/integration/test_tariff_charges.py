@@ -329,7 +329,7 @@ async def test_a_charge_committed_but_not_published_is_published_at_start_up_onc
     events = [decode_event(cargo_event(p).SerializeToString()) for p in posts]
     assert await tariff.apply(events) == []
     async with sessions() as session:
-        row = await session.get(ChargeRow, charge_id(shipment_id))
+        row = await session.get(ChargeRow, (charge_id(shipment_id), 1))
         assert row is not None
         assert row.published_at is None
     await engine.dispose()
@@ -343,7 +343,7 @@ async def test_a_charge_committed_but_not_published_is_published_at_start_up_onc
 
         async def flagged() -> bool | None:
             async with sessions() as session:
-                row = await session.get(ChargeRow, charge_id(shipment_id))
+                row = await session.get(ChargeRow, (charge_id(shipment_id), 1))
                 return True if row is not None and row.published_at is not None else None
 
         await eventually(flagged, within=10)

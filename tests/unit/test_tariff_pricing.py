@@ -255,20 +255,39 @@ def test_a_per_node_storage_rate_overrides_the_card_rate() -> None:
     assert [(s.days, str(s.amount)) for s in lines] == [(1, "33.00")]  # 4 - 3 free
 
 
-def test_dwell_is_first_arrival_to_first_leaving_whatever_the_order() -> None:
+def test_dwell_follows_the_corridors_one_rule_whatever_the_order_received() -> None:
+    """corridor.movements: ARRIVED opens a stay at a border or port, leaving closes it, an
+    event at another node drops a stay never left, and nothing after DELIVERED counts."""
     movements = [
-        Movement("DEPARTED", "KZPPP", at(5)),
-        Movement("ARRIVED", "KZPPP", at(1)),
-        Movement("ARRIVED", "KZPPP", at(1.5)),  # a correction later than the first
-        Movement("DEPARTED", "KZPPP", at(6)),
-        Movement("DEPARTED", "KZBBB", at(0.5)),  # before any arrival there: no dwell
-        Movement("ARRIVED", "AZRRR", at(9)),
-        Movement("GATE_OUT", "AZRRR", at(10)),  # at the destination, gating out is leaving
-        Movement("DELIVERED", "AZRRR", at(11)),
+        Movement("DEPARTED", "KZPPP", at(5), "c", "5"),
+        Movement("ARRIVED", "KZPPP", at(1), "c", "2"),
+        Movement("ARRIVED", "KZPPP", at(1.5), "c", "3"),  # while there: the stay goes on
+        Movement("DEPARTED", "KZPPP", at(6), "c", "6"),  # no stay open: nothing
+        Movement("DEPARTED", "KZBBB", at(0.5), "c", "1"),  # before any arrival there
+        Movement("ARRIVED", "AZQQQ", at(7), "c", "7"),
+        Movement("LOADED", "AZRRR", at(8), "c", "8"),  # elsewhere: AZQQQ's stay is dropped
+        Movement("DEPARTED", "AZQQQ", at(8.5), "c", "9"),
+        Movement("DELIVERED", "AZRRR", at(11), "c", "11"),
+        Movement("ARRIVED", "KZBBB", at(12), "c", "12"),  # after the delivery: ignored
+        Movement("DEPARTED", "KZBBB", at(20), "c", "13"),
     ]
-    assert dwells(movements) == [
-        Dwell("KZPPP", at(1), at(5)),
-        Dwell("AZRRR", at(9), at(10)),
+    expected = [Dwell("KZPPP", at(1), at(5))]
+    assert dwells(movements, TOPOLOGY, "KZAAA") == expected
+    assert dwells(reversed(movements), TOPOLOGY, "KZAAA") == expected
+
+
+def test_events_at_the_same_instant_line_up_along_the_route() -> None:
+    # Leaving KZPPP and arriving at AZQQQ reported at one instant: the departure is first,
+    # so the stay at KZPPP is closed and one at AZQQQ opened, whatever the ids say.
+    movements = [
+        Movement("ARRIVED", "KZPPP", at(1), "c", "z"),
+        Movement("ARRIVED", "AZQQQ", at(4), "c", "a"),
+        Movement("DEPARTED", "KZPPP", at(4), "c", "b"),
+        Movement("DEPARTED", "AZQQQ", at(6), "c", "c"),
+    ]
+    assert dwells(movements, TOPOLOGY, "KZAAA") == [
+        Dwell("KZPPP", at(1), at(4)),
+        Dwell("AZQQQ", at(4), at(6)),
     ]
 
 

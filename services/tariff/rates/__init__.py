@@ -8,7 +8,7 @@ from services.tariff.rates.charging import (
     started_days,
     storage_surcharges,
 )
-from services.tariff.rates.dwell import MOVEMENTS, Dwell, Movement, dwells
+from services.tariff.rates.dwell import Dwell, Movement, dwells
 from services.tariff.rates.money import CURRENCIES, allocate, round_money
 from services.tariff.rates.parse import CardError, parse_card
 from services.tariff.rates.pricing import (
@@ -29,7 +29,6 @@ __all__ = [
     "CONTAINER_TYPES",
     "CURRENCIES",
     "HANDLING",
-    "MOVEMENTS",
     "UNITS",
     "WAGON",
     "CardBook",

@@ -1,7 +1,14 @@
-"""Dwell at a node from what actually happened: the time between arriving and leaving.
+"""Dwell at a node from what actually happened, by the corridor's one rule
+(``corridor.movements``): the tracker's dwell KPI and the tariff's storage count the same
+stays at the same border crossings and ports.
 
-Only actual (ACT) movements count. Computed from all the movements stored for a
-shipment at once, so their arrival order (late, duplicated) does not matter.
+The movements of a shipment are put in the corridor's order (``order_key``: time, then
+along the way from the booked origin, then the order of things at one node) and walked up
+to its first ``DELIVERED`` (after the delivery the tracker's fold changes nothing, so
+neither does the bill). ``ARRIVED`` opens a stay at a border or port; ``DEPARTED``,
+``GATE_OUT`` or ``DELIVERED`` there closes it; an event at any other node drops an open
+stay whose departure was never reported. Only the movements that count (trust rules) may
+be given.
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-ARRIVING = frozenset({"ARRIVED"})
-# Leaving a node: departing it, or, at the destination, gating out or being delivered.
-LEAVING = frozenset({"DEPARTED", "GATE_OUT", "DELIVERED"})
-MOVEMENTS = ARRIVING | LEAVING
+from corridor.movements import Stay, order_key, route_positions
+from corridor.movements import dwells as stays_of
+from corridor.topology import Topology
+
+# A priced stay: node, arrived_at, departed_at (and ``seconds``).
+Dwell = Stay
 
 
 @dataclass(frozen=True)
@@ -21,33 +30,23 @@ class Movement:
     event_type: str
     location: str
     occurred_at: datetime
+    carrier: str = ""
+    event_id: str = ""
 
 
-@dataclass(frozen=True)
-class Dwell:
-    node: str
-    arrived_at: datetime
-    left_at: datetime
-
-    @property
-    def seconds(self) -> float:
-        return (self.left_at - self.arrived_at).total_seconds()
-
-
-def dwells(movements: Iterable[Movement]) -> list[Dwell]:
-    """Per node: the first arrival, and the first leaving event at or after it. A node
-    with no arrival, or no leaving after the arrival, has no measurable dwell."""
-    arrivals: dict[str, datetime] = {}
-    leavings: dict[str, list[datetime]] = {}
-    for m in movements:
-        if m.event_type in ARRIVING:
-            first = arrivals.get(m.location)
-            arrivals[m.location] = m.occurred_at if first is None else min(first, m.occurred_at)
-        elif m.event_type in LEAVING:
-            leavings.setdefault(m.location, []).append(m.occurred_at)
-    result = []
-    for node, arrived in arrivals.items():
-        after = [t for t in leavings.get(node, ()) if t >= arrived]
-        if after:
-            result.append(Dwell(node, arrived, min(after)))
-    return sorted(result, key=lambda d: (d.arrived_at, d.node))
+def dwells(movements: Iterable[Movement], topology: Topology, origin: str) -> list[Dwell]:
+    """The closed stays of a shipment booked from ``origin``, from its movements in any
+    order (each ``(carrier, event_id)`` once)."""
+    positions = route_positions(topology, origin)
+    ordered = sorted(
+        movements,
+        key=lambda m: order_key(
+            m.occurred_at, m.location, m.event_type, positions, m.carrier, m.event_id
+        ),
+    )
+    walked: list[tuple[str, str, datetime]] = []
+    for m in ordered:
+        walked.append((m.event_type, m.location, m.occurred_at))
+        if m.event_type == "DELIVERED":
+            break
+    return stays_of(walked, topology)

@@ -1,0 +1,235 @@
+"""The tariff's reads and writes inside one session (the caller's transaction), set-based
+as the tracker's store: a batch costs a constant number of statements, however many events
+and shipments it holds. Rows go in as multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (with
+``RETURNING`` where the caller must learn what was new); reads take the touched shipments'
+ids as ``IN`` lists, in chunks of ``CHUNK`` (a consumer batch is at most 500 records, so
+one chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from corridor.parties import BookingClaim
+from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
+from services.tariff.trust import Claim, ClaimBody, StoredMovement
+
+CHUNK = 500
+Key = tuple[str, str]  # (carrier, event_id)
+
+claims_table: Table = BookingClaimRow.__table__  # type: ignore[assignment]
+movements_table: Table = MovementRow.__table__  # type: ignore[assignment]
+seen_table: Table = SeenEventRow.__table__  # type: ignore[assignment]
+charges_table: Table = ChargeRow.__table__  # type: ignore[assignment]
+
+
+class ConcurrentRevision(Exception):
+    """Another transaction stored a revision of these charges meanwhile: retry the batch
+    on fresh data (two consumers briefly owning one partition during a rebalance)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCharge:
+    charge_id: str
+    revision: int
+    shipment_id: str
+    document: dict[str, Any]
+    computed_at: datetime
+
+
+def _chunks(values: Iterable[Any]) -> list[list[Any]]:
+    ordered = sorted(set(values))
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
+def _charge_of(row: Any) -> StoredCharge:
+    return StoredCharge(row.charge_id, row.revision, row.shipment_id, row.document, row.computed_at)
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert(self, table: Table) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+    async def _insert_ignoring(
+        self,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        keys: tuple[str, ...],
+        returning: tuple[str, ...] = (),
+    ) -> list[Any]:
+        """Insert ``rows`` (in key order: no deadlocks between consumers) unless a row with
+        the same ``keys`` exists; the ``returning`` columns of the rows inserted."""
+        if not rows:
+            return []
+        ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+        statement = self._insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        if not returning:
+            await self.session.execute(statement, ordered)
+            return []
+        statement = statement.returning(*(table.c[n] for n in returning))
+        return list(await self.session.execute(statement, ordered))
+
+    async def record_seen(self, rows: Sequence[dict[str, Any]]) -> set[Key]:
+        """Record events' digests (``carrier``, ``event_id``, ``digest``); the keys that
+        were new."""
+        inserted = await self._insert_ignoring(
+            seen_table, rows, ("carrier", "event_id"), ("carrier", "event_id")
+        )
+        return {(r.carrier, r.event_id) for r in inserted}
+
+    async def seen_digests(self, keys: Iterable[Key]) -> dict[Key, str]:
+        """The stored digests of these events. Two plain INs walk the primary key (a
+        row-value IN scans it on SQLite); the few extra pairs they match are dropped."""
+        found: dict[Key, str] = {}
+        for chunk in _chunks(keys):
+            wanted = set(chunk)
+            query = select(seen_table).where(
+                seen_table.c.carrier.in_({c for c, _ in chunk}),
+                seen_table.c.event_id.in_({e for _, e in chunk}),
+            )
+            for row in await self.session.execute(query):
+                if (row.carrier, row.event_id) in wanted:
+                    found[(row.carrier, row.event_id)] = row.digest
+        return found
+
+    async def add_claims(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._insert_ignoring(claims_table, rows, ("carrier", "event_id"))
+
+    async def add_movements(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._insert_ignoring(movements_table, rows, ("carrier", "event_id"))
+
+    async def claims_of(self, shipment_ids: Iterable[str]) -> dict[str, list[Claim]]:
+        """Every booking claim of these shipments, in the order they were stored."""
+        found: dict[str, list[Claim]] = {}
+        for chunk in _chunks(shipment_ids):
+            query = (
+                select(claims_table)
+                .where(claims_table.c.shipment_id.in_(chunk))
+                .order_by(claims_table.c.id)
+            )
+            for r in await self.session.execute(query):
+                claim: Claim = BookingClaim(
+                    r.carrier,
+                    r.event_id,
+                    r.occurred_at,
+                    r.recorded_at,
+                    ClaimBody(r.details, r.quote),
+                )
+                found.setdefault(r.shipment_id, []).append(claim)
+        return found
+
+    async def movements_of(self, shipment_ids: Iterable[str]) -> dict[str, list[StoredMovement]]:
+        found: dict[str, list[StoredMovement]] = {}
+        t = movements_table
+        for chunk in _chunks(shipment_ids):
+            query = select(
+                t.c.shipment_id,
+                t.c.carrier,
+                t.c.event_id,
+                t.c.event_type,
+                t.c.location,
+                t.c.occurred_at,
+                t.c.recorded_at,
+            ).where(t.c.shipment_id.in_(chunk))
+            for r in await self.session.execute(query):
+                found.setdefault(r.shipment_id, []).append(
+                    StoredMovement(
+                        r.carrier,
+                        r.event_type,
+                        r.location,
+                        r.occurred_at,
+                        r.recorded_at,
+                        r.event_id,
+                    )
+                )
+        return found
+
+    async def latest_charges(self, shipment_ids: Iterable[str]) -> dict[str, StoredCharge]:
+        """The latest revision of the charge of each of these shipments that has one."""
+        t = charges_table
+        newer = charges_table.alias("newer")
+        latest = (
+            select(func.max(newer.c.revision))
+            .where(newer.c.shipment_id == t.c.shipment_id)
+            .scalar_subquery()
+        )
+        found: dict[str, StoredCharge] = {}
+        for chunk in _chunks(shipment_ids):
+            query = select(t).where(t.c.shipment_id.in_(chunk), t.c.revision == latest)
+            for row in await self.session.execute(query):
+                found[row.shipment_id] = _charge_of(row)
+        return found
+
+    async def charges(self, shipment_id: str) -> list[StoredCharge]:
+        """Every revision of a shipment's charge, in order."""
+        query = (
+            select(charges_table)
+            .where(charges_table.c.shipment_id == shipment_id)
+            .order_by(charges_table.c.revision)
+        )
+        return [_charge_of(row) for row in await self.session.execute(query)]
+
+    async def add_charges(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert new revisions; raises ``ConcurrentRevision`` when one was stored meanwhile
+        (its transaction must be rolled back and the batch applied again)."""
+        inserted = await self._insert_ignoring(
+            charges_table, rows, ("charge_id", "revision"), ("charge_id", "revision")
+        )
+        if len(inserted) < len(rows):
+            raise ConcurrentRevision(f"{len(rows) - len(inserted)} revision(s) stored meanwhile")
+
+    async def awaiting_charge(self, after: str, limit: int) -> list[str]:
+        """Shipments with a booking and a DELIVERED but no charge yet, in id order after
+        ``after`` (for the start-up sweep; whether the DELIVERED counts is judged then)."""
+        delivered = select(movements_table.c.shipment_id).where(
+            movements_table.c.event_type == "DELIVERED"
+        )
+        charged = select(charges_table.c.shipment_id)
+        rows = await self.session.scalars(
+            select(claims_table.c.shipment_id)
+            .distinct()
+            .where(claims_table.c.shipment_id > after)
+            .where(claims_table.c.shipment_id.in_(delivered))
+            .where(claims_table.c.shipment_id.not_in(charged))
+            .order_by(claims_table.c.shipment_id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def unpublished(self, limit: int) -> list[StoredCharge]:
+        """Revisions not acknowledged by the broker yet, each shipment's in order."""
+        t = charges_table
+        rows = await self.session.execute(
+            select(t)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.computed_at, t.c.charge_id, t.c.revision)
+            .limit(limit)
+        )
+        return [_charge_of(row) for row in rows]
+
+    async def mark_published(self, keys: Sequence[tuple[str, int]], at: datetime) -> None:
+        """Flag these ``(charge_id, revision)`` as acknowledged."""
+        if not keys:
+            return
+        t = charges_table
+        statement = (
+            update(t)
+            .where(t.c.charge_id == bindparam("b_id"))
+            .where(t.c.revision == bindparam("b_revision"))
+            .where(t.c.published_at.is_(None))
+            .values(published_at=at)
+        )
+        await self.session.execute(
+            statement, [{"b_id": c, "b_revision": r} for c, r in sorted(keys)]
+        )
