@@ -35,7 +35,7 @@ CONTAINER_TYPES = ("40HC", "40HC", "40GP", "20GP", "45HC", "WAGON")
 # Typical dwell in hours (low, high) by node kind, where a node has no reference dwell; a
 # reference dwell is drawn around (from REFERENCE_SPREAD times it).
 DWELL_HOURS = {"border": (3.0, 14.0), "port": (10.0, 60.0), "hub": (2.0, 8.0)}
-REFERENCE_SPREAD = (0.5, 1.6)
+REFERENCE_SPREAD = (0.6, 1.4)
 # Legs this short (border transfers) may be reported with departure and arrival at once.
 SAME_INSTANT_MAX_HOURS = 6.0
 
