@@ -105,10 +105,10 @@ async def test_the_aktau_attack_leaves_the_victim_charged_the_honest_amount(
 ) -> None:
     victim, control = unique("SHP"), unique("SHP")
     start = NOW - timedelta(days=20)
-    posts = journey(victim, start)
+    posts = journey(victim, start, origin="KZALA")
     booked, rest = posts[0], posts[1:]
-    assert booked.body["booking"]["origin"] == "CNHRS"
-    assert "KZAAU" not in booked_route(TOPOLOGY, "CNHRS", "GEPTI")  # via Kuryk
+    assert booked.body["booking"]["origin"] == "KZALA"
+    assert "KZAAU" not in booked_route(TOPOLOGY, "KZALA", "GEPTI")  # via Kuryk
     attack = [
         post("port-aktau", victim, "aktau-1", "ARRIVED", "KZAAU", NOW - timedelta(days=365 * 30)),
         post("port-aktau", victim, "aktau-2", "DELIVERED", "KZAAU", NOW - timedelta(days=1)),
@@ -125,7 +125,7 @@ async def test_the_aktau_attack_leaves_the_victim_charged_the_honest_amount(
     [charge] = (await charges(tariff, victim))["charges"]
     assert not any(s["node"] == "KZAAU" for s in charge["surcharges"])
     # Exactly what the same journey costs without the attack.
-    honest = journey(control, start)
+    honest = journey(control, start, origin="KZALA")
     assert await apply(tariff, honest) == []
     [expected] = (await charges(tariff, control))["charges"]
     assert charge["total"] == expected["total"]
@@ -220,7 +220,7 @@ READERS = [
     ("ktz", 200, {"KTZ"}),  # carriers on the route: their own operator's share
     ("gr", 200, {"GR"}),
     ("port-poti", 200, {"PORT-POTI"}),
-    ("port-aktau", 404, None),  # Aktau is not on this route (it runs via Kuryk)
+    ("port-aktau", 200, {"PORT-AKTAU"}),  # Horgos -> Poti runs via Aktau (the direct line)
     ("shipper-xian", 200, set()),  # named party: the bill, no shares
     ("partner-insurer", 200, set()),  # acts for shipper-xian
     ("consignee-tbilisi", 404, None),  # not named
