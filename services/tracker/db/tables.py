@@ -91,6 +91,7 @@ shipments = Table(
     Index(None, "wagon_no"),
     # The clock's tick reads ``wake_at <= now ORDER BY wake_at LIMIT n``: a range scan of
     # this index, which holds only shipments that time can still change (not delivered).
+    # Its price: a write that moves ``wake_at`` (most do) is no longer a HOT update.
     Index(
         None,
         "wake_at",
