@@ -1,5 +1,5 @@
 """The cargo.events.v1 entrypoint: decode, apply, dead-letter what can never be applied,
-then publish the charges the batch produced."""
+then publish the charge revisions the batch issued."""
 
 from __future__ import annotations
 
@@ -29,8 +29,11 @@ class EventConsumer:
             else:
                 sources.append(record)
         if events:
-            for rejection in await self.tariff.apply(events):
+            applied = await self.tariff.apply_batch(events)
+            for rejection in applied.rejections:
                 letters.append(DeadLetter(sources[rejection.index], rejection.reason))
-            # Charges are committed; a broker failure here leaves them for the outbox task.
-            await self.outbox.flush()
+            if applied.issued:
+                # Committed; a broker failure here leaves them to the outbox task (every
+                # TARIFF_OUTBOX_INTERVAL_SECONDS), as does a batch that issued nothing.
+                await self.outbox.flush()
         return letters

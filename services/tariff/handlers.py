@@ -15,7 +15,7 @@ other content is refused.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -33,9 +33,9 @@ from services.tariff.events import ShipmentEvent
 from services.tariff.intake import Facts, Rejection
 from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import CardBook, Quote, QuoteRequest
-from services.tariff.trust import Booking, StoredMovement
+from services.tariff.trust import Booking
 
-__all__ = ["Clock", "NotVisible", "Rejection", "Tariff", "charge_id", "utc_now"]
+__all__ = ["Applied", "Clock", "NotVisible", "Rejection", "Tariff", "charge_id", "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,12 @@ class Outcome:
     rejections: list[Rejection] = field(default_factory=list)
     set_aside: list[tuple[str, Verdict]] = field(default_factory=list)
     bills: list[Bill] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Applied:
+    rejections: list[Rejection]
+    issued: int  # charge revisions committed (to publish)
 
 
 class Tariff:
@@ -91,9 +97,13 @@ class Tariff:
         return result
 
     async def apply(self, events: Sequence[ShipmentEvent]) -> list[Rejection]:
-        """Apply a batch in one transaction; charge (or revise) what it made chargeable."""
+        """Apply a batch in one transaction; charge (or revise) what it made chargeable.
+        The events that can never be applied, by index."""
+        return (await self.apply_batch(events)).rejections
+
+    async def apply_batch(self, events: Sequence[ShipmentEvent]) -> Applied:
         outcome = await self._transaction(lambda repo: self._apply(repo, events))
-        return sorted(outcome.rejections, key=lambda r: r.index)
+        return Applied(sorted(outcome.rejections, key=lambda r: r.index), len(outcome.bills))
 
     async def _transaction(self, work: Callable[[Repository], Awaitable[Outcome]]) -> Outcome:
         for attempt in range(1, ATTEMPTS + 1):
@@ -137,14 +147,15 @@ class Tariff:
         if not shipment_ids:
             return outcome
         claims = await repo.claims_of(shipment_ids)
-        movements = await repo.movements_of(shipment_ids)
+        # Only a shipment with a DELIVERED can be charged: the others' movements stay put.
+        movements = await repo.movements_of(shipment_ids, delivered_only=True)
         latest = await repo.latest_charges(shipment_ids)
         computed_at = self.clock()
         for shipment_id in sorted(shipment_ids):
             booking = trust.effective_booking(self.rules, claims.get(shipment_id, []))
             stored = movements.get(shipment_id, [])
             if facts is not None:
-                self._judge_new(facts, shipment_id, booking, stored, outcome)
+                self._judge_new(facts, shipment_id, booking, outcome)
             previous = latest.get(shipment_id)
             try:
                 document = charge_document(
@@ -172,7 +183,6 @@ class Tariff:
         facts: Facts,
         shipment_id: str,
         booking: Booking | None,
-        stored: Iterable[StoredMovement],
         outcome: Outcome,
     ) -> None:
         """Refuse the batch's claims by another carrier than the booker, and note the
@@ -187,11 +197,10 @@ class Tariff:
                     f"{shipment_id} (booked by {booking.booker})"
                 )
                 outcome.rejections.append(Rejection(index, reason))
-        for movement in stored:
-            if (movement.carrier, movement.event_id) in facts.index:
-                verdict = trust.verdict(self.rules, booking, movement)
-                if not verdict.applies:
-                    outcome.set_aside.append((shipment_id, verdict))
+        for movement in facts.new_movements.get(shipment_id, ()):
+            verdict = trust.verdict(self.rules, booking, movement)
+            if not verdict.applies:
+                outcome.set_aside.append((shipment_id, verdict))
 
     def _report(self, outcome: Outcome) -> None:
         """Metrics and logs of a committed transaction (not of one rolled back)."""

@@ -80,6 +80,8 @@ class Facts:
     movements: list[dict[str, Any]] = field(default_factory=list)
     # batch index of each fresh claim and movement, by identity
     index: dict[Key, int] = field(default_factory=dict)
+    # the fresh movements as the trust rules judge them, by shipment
+    new_movements: dict[str, list[trust.StoredMovement]] = field(default_factory=dict)
     # why a claim cannot be priced (kept: it may still name the booker), by identity
     unpriceable: dict[Key, str] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
@@ -108,6 +110,16 @@ def facts(
         if event.event_type != "BOOKED":
             result.movements.append(
                 {**row, "event_type": event.event_type, "location": event.location}
+            )
+            result.new_movements.setdefault(event.shipment_id, []).append(
+                trust.StoredMovement(
+                    event.carrier,
+                    event.event_type,
+                    event.location,
+                    event.occurred_at,
+                    recorded_at,
+                    event.event_id,
+                )
             )
             result.index[key] = index
             continue

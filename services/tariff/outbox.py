@@ -80,6 +80,8 @@ class Outbox:
                     async with self.sessions.begin() as session:
                         await Repository(session).mark_published(acked, self.clock())
                 published += len(acked)
+                if len(acked) == len(rows) < self.batch:
+                    return published  # that was all of them
                 if len(acked) < len(rows):
                     failure = next(e for e in results if e is not None)
                     log.warning(

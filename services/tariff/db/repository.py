@@ -129,7 +129,12 @@ class Repository:
                 found.setdefault(r.shipment_id, []).append(claim)
         return found
 
-    async def movements_of(self, shipment_ids: Iterable[str]) -> dict[str, list[StoredMovement]]:
+    async def movements_of(
+        self, shipment_ids: Iterable[str], *, delivered_only: bool = False
+    ) -> dict[str, list[StoredMovement]]:
+        """Every movement of these shipments; with ``delivered_only``, of those among them
+        that have a ``DELIVERED`` stored (the only ones that can be charged: the others'
+        movements need not cross the wire)."""
         found: dict[str, list[StoredMovement]] = {}
         t = movements_table
         for chunk in _chunks(shipment_ids):
@@ -142,6 +147,16 @@ class Repository:
                 t.c.occurred_at,
                 t.c.recorded_at,
             ).where(t.c.shipment_id.in_(chunk))
+            if delivered_only:
+                delivered = movements_table.alias("delivered")
+                query = query.where(
+                    t.c.shipment_id.in_(
+                        select(delivered.c.shipment_id).where(
+                            delivered.c.shipment_id.in_(chunk),
+                            delivered.c.event_type == "DELIVERED",
+                        )
+                    )
+                )
             for r in await self.session.execute(query):
                 found.setdefault(r.shipment_id, []).append(
                     StoredMovement(
