@@ -1,7 +1,8 @@
 """``make bench``: every benchmark of the corridor in one run, then a summary.
 
 1. ingest: single and batch posts against a trivial FastAPI endpoint and raw aiokafka;
-2. tracker: apply throughput on PostgreSQL against raw batched inserts;
+2. tracker: apply throughput on PostgreSQL against raw batched inserts; the tariff's apply
+   beside it (bench/tariff.py);
 3. end to end (202 at ingest -> visible in the tracker's API) at 100, 500 and 2,000 events/s;
 4. resident memory of each service while 1,000,000 events flow through the stack.
 
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         failures += (
             part("tracker apply", ["bench.tracker", "--only", "throughput", *quick], summary) != 0
         )
+        # The tariff's apply beside the tracker's, against the same raw insert.
+        failures += part("tariff apply", ["bench.tariff", *quick], summary) != 0
         for rate in RATES:
             seconds = "10" if args.quick else "30"
             failures += (
