@@ -11,103 +11,40 @@ every journey and names the journeys (and their group of options) that differ.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
-from prometheus_client.parser import text_string_to_metric_families
 
 from corridor.devstack import EmbeddedBroker
-from corridor.journeys import Journey, Truth
+from corridor.journeys import Truth
 from corridor.settings import KafkaSettings
 from corridor.topology import load_topology
-from corridor.v1 import charges_pb2, shipments_pb2
-from services.tariff.app import create_app as create_tariff
-from services.tariff.settings import TariffSettings
-from tests.conftest import unique
-from tests.integration.test_tariff_charges import read_to_end, running
-from tests.integration.test_tracker_consumer import (
-    event_record,
-    publish,
-    running_tracker,
-    settings_for,
-)
-from tests.truth_support import (
-    SILENCE,
-    Group,
-    build_journeys,
+from corridor.v1 import shipments_pb2
+from tests.truth_support.expected import (
     expected_corridor,
+    expected_dwells,
+    expected_sections,
     expected_storage,
+    from_proto,
+    moment,
+    shown_dwells,
+    shown_sections,
+)
+from tests.truth_support.journeys import (
+    SILENCE,
+    build_journeys,
     posting_phases,
     reported_after_delivery,
 )
-from tests.unit.test_tracker_samples import cargo_event
+from tests.truth_support.pipeline import Observed, Pipeline, booking_date
 
 pytestmark = pytest.mark.integration
 
 TOPOLOGY = load_topology()
-TARIFF_READER = {"Authorization": "Bearer demo-mcm"}
-WITHIN = 45.0  # seconds for each service to take in every record
-Body = dict[str, Any]
-
-
-@dataclass
-class Observed:
-    """What the services answered once they had taken in every post."""
-
-    chosen: list[tuple[Group, Journey]]
-    tracker_done: bool
-    tariff_done: bool
-    read_at: datetime
-    shipments: dict[str, Body]  # GET /v1/shipments/{id}
-    states: dict[str, shipments_pb2.ShipmentState]  # the latest on the shipments topic
-    corridor: Body
-    charges: dict[str, Body]  # GET /v1/shipments/{id}/charges
-    charge_records: dict[str, list[charges_pb2.Charge]]  # in topic order
-    cards: dict[str, Body]  # the card in force on each booking date, as published
-    quotes: dict[str, Body]  # POST /v1/quotes for each booking
-
-    def truths(self) -> list[tuple[str, Truth]]:
-        return [(group.name, journey.truth) for group, journey in self.chosen]
-
-
-async def settle(probe: Callable[[], Awaitable[bool]], within: float) -> bool:
-    """Poll ``probe`` until it is true or ``within`` seconds passed; whether it became true."""
-    deadline = time.monotonic() + within
-    while not await probe():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.2)
-    return True
-
-
-def took_all(
-    client: httpx.AsyncClient, count: int, name: str, **labels: str
-) -> Callable[[], Awaitable[bool]]:
-    """A probe: the service's metric ``name`` (summed over its other labels) reached ``count``."""
-
-    async def probe() -> bool:
-        text = (await client.get("/metrics")).text
-        return metric_sum(text, name, **labels) >= count
-
-    return probe
-
-
-def metric_sum(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
 
 
 @pytest.fixture(
@@ -138,139 +75,17 @@ async def observed(
     broker: EmbeddedBroker,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Observed:
+    """The journeys run once through both services on this database, and their answers."""
     kafka = KafkaSettings(
         bootstrap_servers=broker.bootstrap_servers, topic_partitions=3, publish_timeout_seconds=5
     )
     tracker_db, tariff_db = await databases(backend, tmp_path_factory.mktemp("truth"))
-    now = datetime.now(UTC)
-    chosen = build_journeys(TOPOLOGY, now)
-    phases = posting_phases(chosen)
-    tracker_settings = settings_for(kafka, tracker_db, batch_size=100)
-    topic = tracker_settings.events_topic
-    tariff_settings = TariffSettings(
-        database_url=tariff_db,
-        kafka=kafka,
-        events_topic=topic,
-        charges_topic=unique("cargo.charges.truth"),
-        consumer_group=unique("tariff-truth"),
-        outbox_interval_seconds=0.5,
-    )
-    ids = [journey.truth.shipment_id for _, journey in chosen]
-    delivered = {j.truth.shipment_id for _, j in chosen if j.truth.delivered}
-    async with (
-        running_tracker(tracker_settings) as tracker,
-        running(create_tariff(tariff_settings)) as tariff,
-    ):
-        published_records = 0
-        tracker_done = tariff_done = True
-        for phase in phases:
-            records = [
-                event_record(topic, p, cargo_event(p, p.recorded_at).SerializeToString())
-                for p in phase
-            ]
-            await publish(kafka, records)
-            published_records += len(records)
-
-            counted = took_all(tracker, published_records, "corridor_tracker_events_total")
-            consumed = took_all(
-                tariff, published_records, "corridor_tariff_consumed_records_total", topic=topic
-            )
-            # A service already behind gets a short wait: the test reports it, not stalls.
-            tracker_done = await settle(counted, WITHIN if tracker_done else 5) and tracker_done
-            tariff_done = await settle(consumed, WITHIN if tariff_done else 5) and tariff_done
-
-        shipments: dict[str, Body] = {}
-        charges: dict[str, Body] = {}
-        states: dict[str, shipments_pb2.ShipmentState] = {}
-        charge_records: dict[str, list[charges_pb2.Charge]] = {}
-
-        async def published() -> bool:
-            """Every shipment's stored version is on the shipments topic, and every charge
-            revision the tariff shows is on the charges topic."""
-            for shipment_id in ids:
-                shipments[shipment_id] = (await tracker.get(f"/v1/shipments/{shipment_id}")).json()
-                charges[shipment_id] = (
-                    await tariff.get(f"/v1/shipments/{shipment_id}/charges", headers=TARIFF_READER)
-                ).json()
-            states.clear()
-            for r in await read_to_end(kafka.bootstrap_servers, tracker_settings.shipments_topic):
-                state = shipments_pb2.ShipmentState.FromString(r.value)
-                known = states.get(state.shipment_id)
-                if known is None or state.version > known.version:
-                    states[state.shipment_id] = state
-            charge_records.clear()
-            for r in await read_to_end(kafka.bootstrap_servers, tariff_settings.charges_topic):
-                charge = charges_pb2.Charge.FromString(r.value)
-                charge_records.setdefault(charge.shipment_id, []).append(charge)
-            return all(
-                shipment_id in states
-                and states[shipment_id].version == shipments[shipment_id].get("version")
-                and len(charges[shipment_id].get("charges", ()))
-                <= len(charge_records.get(shipment_id, ()))
-                and (shipment_id not in delivered or charge_records.get(shipment_id))
-                for shipment_id in ids
-            )
-
-        await settle(published, 30)
-        read_at = datetime.now(UTC)
-        corridor = (await tracker.get("/v1/corridor")).json()
-        cards: dict[str, Body] = {}
-        quotes: dict[str, Body] = {}
-        for _, journey in chosen:
-            truth = journey.truth
-            on = truth.booked_at.astimezone(UTC).date().isoformat()
-            if on not in cards:
-                published_cards = (await tariff.get("/v1/tariffs", params={"on": on})).json()
-                [cards[on]] = [c for c in published_cards["cards"] if c["status"] == "in_force"]
-            quote = await tariff.post(
-                "/v1/quotes",
-                json={
-                    "origin": truth.origin,
-                    "destination": truth.destination,
-                    "container_type": truth.container_type,
-                    "gross_weight_kg": str(int(truth.gross_weight_kg)),
-                    "shipping_date": on,
-                },
-            )
-            quotes[truth.shipment_id] = quote.json()
-    return Observed(
-        chosen,
-        tracker_done,
-        tariff_done,
-        read_at,
-        shipments,
-        states,
-        corridor,
-        charges,
-        charge_records,
-        cards,
-        quotes,
-    )
-
-
-def moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def from_proto(stamp: Timestamp, present: bool = True) -> datetime | None:
-    return stamp.ToDatetime(tzinfo=UTC) if present else None
+    chosen = build_journeys(TOPOLOGY, datetime.now(UTC))
+    return await Pipeline(kafka, tracker_db, tariff_db).run(chosen, posting_phases(chosen))
 
 
 def report(differences: list[str]) -> str:
     return f"{len(differences)} differ:\n" + "\n".join(differences[:40])
-
-
-def shown_dwell(d: Body) -> tuple[Any, ...]:
-    arrived, departed = moment(d["arrived_at"]), moment(d["departed_at"])
-    return (d["node"], d["kind"], arrived, departed, d["dwell_seconds"])
-
-
-def expected_sections(truth: Truth) -> list[tuple[Any, ...]]:
-    return [(s.country, s.entered_at, s.exited_at, s.transit_seconds) for s in truth.sections]
-
-
-def expected_dwells(truth: Truth) -> list[tuple[Any, ...]]:
-    return [(d.node, d.kind, d.arrived_at, d.departed_at, d.seconds) for d in truth.dwells]
 
 
 def test_every_post_is_taken_in_and_counts(observed: Observed) -> None:
@@ -296,31 +111,23 @@ def test_the_tracker_s_status_is_the_truth(observed: Observed) -> None:
 
 
 def test_the_tracker_s_sections_are_the_truth(observed: Observed) -> None:
-    differences = []
-    for group, truth in observed.truths():
-        body = observed.shipments[truth.shipment_id]
-        shown = [
-            (s["country"], moment(s["entered_at"]), moment(s["exited_at"]), s["transit_seconds"])
-            for s in body.get("sections", ())
-        ]
-        if shown != expected_sections(truth):
-            differences.append(
-                f"{group}/{truth.shipment_id}: {[s[0] for s in shown]} "
-                f"vs {[s.country for s in truth.sections]}"
-            )
+    differences = [
+        f"{group}/{truth.shipment_id}: {[s[0] for s in shown]} "
+        f"vs {[s.country for s in truth.sections]}"
+        for group, truth in observed.truths()
+        if (shown := shown_sections(observed.shipments[truth.shipment_id]))
+        != expected_sections(truth)
+    ]
     assert not differences, report(differences)
 
 
 def test_the_tracker_s_dwells_are_the_truth(observed: Observed) -> None:
-    differences = []
-    for group, truth in observed.truths():
-        body = observed.shipments[truth.shipment_id]
-        shown = [shown_dwell(d) for d in body.get("dwells", ())]
-        if shown != expected_dwells(truth):
-            differences.append(
-                f"{group}/{truth.shipment_id}: {[(d[0], d[4]) for d in shown]} "
-                f"vs {[(d.node, d.seconds) for d in truth.dwells]}"
-            )
+    differences = [
+        f"{group}/{truth.shipment_id}: {[(d[0], d[4]) for d in shown]} "
+        f"vs {[(d.node, d.seconds) for d in truth.dwells]}"
+        for group, truth in observed.truths()
+        if (shown := shown_dwells(observed.shipments[truth.shipment_id])) != expected_dwells(truth)
+    ]
     assert not differences, report(differences)
 
 
@@ -431,7 +238,7 @@ def test_the_corridor_figures_are_recomputed_from_the_truth(observed: Observed) 
 
 def expected_charge(observed: Observed, truth: Truth) -> tuple[Decimal, list[tuple[Any, ...]]]:
     """The total and the storage lines: the booked quote plus storage for the dwell."""
-    card = observed.cards[truth.booked_at.astimezone(UTC).date().isoformat()]
+    card = observed.cards[booking_date(truth)]
     assert card["currency"] in ("USD", "EUR"), "the expectation rounds to cents"
     storage = expected_storage(truth, card, TOPOLOGY)
     quoted = Decimal(observed.quotes[truth.shipment_id]["total"])

@@ -22,6 +22,7 @@ from corridor.journeys.truth import (
     SectionTruth,
     SegmentRun,
     SilenceRule,
+    Step,
     Truth,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "SectionTruth",
     "SegmentRun",
     "SilenceRule",
+    "Step",
     "Truth",
     "generate_journey",
     "plan_journey",

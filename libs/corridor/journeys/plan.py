@@ -67,7 +67,6 @@ class _Plan:
         self.equipment = equipment
         self.posts: list[Post] = []
         self.places: dict[str, str] = {}  # event id -> the section an actual post starts
-        self.steps: dict[str, float] = {}  # event id -> expected hours of the next step
 
     def post(self, carrier: str, event_type: str, location: str, at: datetime, **more: Any) -> str:
         event_id = f"{self.shipment_id}-{len(self.posts) + 1:03d}-{event_type.lower()}"
@@ -84,13 +83,12 @@ class _Plan:
         return event_id
 
     def act(
-        self, place: str, step_hours: float, carrier: str, event_type: str, location: str,
+        self, place: str, carrier: str, event_type: str, location: str,
         at: datetime, **more: Any,
     ) -> None:  # fmt: skip
         """An actual event after the booking: it places the cargo in ``place``."""
         event_id = self.post(carrier, event_type, location, at, **more)
         self.places[event_id] = place
-        self.steps[event_id] = step_hours
 
 
 def generate_journey(
@@ -142,9 +140,9 @@ def generate_journey(
     first = topology.node(origin)
     here_country = first.country
     now += timedelta(hours=rng.uniform(2, 24))
-    plan.act(here_country, first.dwell_hours, _reporter(first), "GATE_IN", origin, now, mode="RAIL")
+    plan.act(here_country, _reporter(first), "GATE_IN", origin, now, mode="RAIL")
     now += timedelta(hours=rng.uniform(1, 6))
-    plan.act(here_country, first.dwell_hours, _reporter(first), "LOADED", origin, now, mode="RAIL")
+    plan.act(here_country, _reporter(first), "LOADED", origin, now, mode="RAIL")
     now += timedelta(hours=rng.uniform(0.5, 3))
     _depart(plan, topology, first, route[0], now)
     if rng.random() < opts.estimate_rate:
@@ -165,18 +163,18 @@ def generate_journey(
     here, country = _reporter(last_node), last_node.country
     if last_node.is_port and route[-1].mode == "VESSEL":
         now += timedelta(hours=rng.uniform(2, 10))
-        plan.act(country, last_node.dwell_hours, here, "DISCHARGED", destination, now)
+        plan.act(country, here, "DISCHARGED", destination, now)
     now += timedelta(hours=rng.uniform(4, 30))
-    plan.act(country, 0.0, here, "GATE_OUT", destination, now, mode="TRUCK")
+    plan.act(country, here, "GATE_OUT", destination, now, mode="TRUCK")
     now += timedelta(hours=rng.uniform(2, 24))
-    plan.act(country, 0.0, here, "DELIVERED", destination, now)
-    return _finish(rng, plan, topology, opts)
+    plan.act(country, here, "DELIVERED", destination, now)
+    return _finish(rng, plan, topology, route, opts)
 
 
 def _depart(plan: _Plan, topology: Topology, node: Node, seg: Segment, at: datetime) -> None:
     carrier = _carrier(seg, node)
     place = t.sea_of(node.country) if seg.mode == "VESSEL" else node.country
-    plan.act(place, seg.hours, carrier, "DEPARTED", node.code, at, mode=seg.mode)
+    plan.act(place, carrier, "DEPARTED", node.code, at, mode=seg.mode)
 
 
 def _travel(
@@ -196,39 +194,44 @@ def _travel(
         if seg.hours <= SAME_INSTANT_MAX_HOURS and chance(rng, opts.same_instant_rate):
             took = 0.0  # the carrier reports leaving A and reaching B at once
         now += timedelta(hours=took)
-        step = node.dwell_hours
-        plan.act(node.country, step, carrier, "ARRIVED", node.code, now, mode=seg.mode)
+        plan.act(node.country, carrier, "ARRIVED", node.code, now, mode=seg.mode)
         if node.code == destination:
             break
         dwell = _dwell_hours(rng, node, opts)
         here, country = _reporter(node), node.country
         if node.is_border:
             at = now + timedelta(hours=dwell * 0.3)
-            plan.act(country, step, here, "BORDER_CROSSED", node.code, at, mode="RAIL")
+            plan.act(country, here, "BORDER_CROSSED", node.code, at, mode="RAIL")
             if rng.random() < opts.customs_hold_rate:
                 reason = rng.choice(("document check", "inspection", "sanctions screening"))
                 at = now + timedelta(hours=dwell * 0.4)
-                plan.act(country, step, here, "CUSTOMS_HOLD", node.code, at, reason=reason)
+                plan.act(country, here, "CUSTOMS_HOLD", node.code, at, reason=reason)
                 dwell += rng.uniform(6, 48)
                 at = now + timedelta(hours=dwell * 0.9)
-                plan.act(country, step, here, "CUSTOMS_RELEASED", node.code, at)
+                plan.act(country, here, "CUSTOMS_RELEASED", node.code, at)
         if node.is_port:
             if seg.mode == "VESSEL":
                 at = now + timedelta(hours=dwell * 0.2)
-                plan.act(country, step, here, "DISCHARGED", node.code, at)
+                plan.act(country, here, "DISCHARGED", node.code, at)
             if route[index + 1].mode == "VESSEL":
                 at = now + timedelta(hours=dwell * 0.95)
-                plan.act(country, step, here, "LOADED", node.code, at, mode="VESSEL")
+                plan.act(country, here, "LOADED", node.code, at, mode="VESSEL")
         if rng.random() < opts.exception_rate:
             at = now + timedelta(hours=dwell * 0.5)
             reason = "wagon defect, transshipped"
-            plan.act(country, step, here, "EXCEPTION", node.code, at, reason=reason)
+            plan.act(country, here, "EXCEPTION", node.code, at, reason=reason)
         now += timedelta(hours=dwell)
         _depart(plan, topology, node, route[index + 1], now)
     return now
 
 
-def _finish(rng: random.Random, plan: _Plan, topology: Topology, opts: JourneyOptions) -> Journey:
+def _finish(
+    rng: random.Random,
+    plan: _Plan,
+    topology: Topology,
+    route: list[Segment],
+    opts: JourneyOptions,
+) -> Journey:
     """Time order, the stop of a silent journey, receive times, posting order, the truth."""
     posts = sorted(plan.posts, key=lambda p: p.occurred_at)  # stable: same instant, as planned
     actual = [p for p in posts if p.event_id in plan.places]
@@ -243,6 +246,7 @@ def _finish(rng: random.Random, plan: _Plan, topology: Topology, opts: JourneyOp
         posts = [without_mode(p) if rng.random() < opts.modeless_rate else p for p in posts]
     if opts.late_rate > 0 or opts.shuffle:
         posts = [received(rng, p, p.event_id in plan.places, opts) for p in posts]
+    heard = {p.event_id: p.recorded_at for p in posts}
     posting = sorted(posts, key=lambda p: p.recorded_at or p.occurred_at)
     if opts.shuffle:
         rng.shuffle(posting)
@@ -265,15 +269,26 @@ def _finish(rng: random.Random, plan: _Plan, topology: Topology, opts: JourneyOp
         status=t.status_of(happenings),
         current_location=final.body["location"],
         last_event_at=final.occurred_at,
+        last_heard_at=heard[final.event_id] or final.occurred_at,
         delivered_at=None if stopped else final.occurred_at,
         sections=t.sections_of(happenings),
         dwells=t.dwells_of(happenings, topology),
         segments=t.segments_of(happenings),
-        step_hours=0.0 if not stopped else plan.steps[final.event_id],
+        step=_step_of(final, route, topology) if stopped else None,
         events=len(posts),
         stopped=stopped,
     )
     return Journey(posts, posting, truth)
+
+
+def _step_of(final: Post, route: list[Segment], topology: Topology) -> t.Step:
+    """The step the cargo is in after its latest actual event: the leg it left on after a
+    departure, else its dwell at the node it was reported at."""
+    where = final.body["location"]
+    if final.body["event_type"] == "DEPARTED":
+        leg = next(s for s in route if s.origin == where)
+        return t.Step(where, leg.destination, leg.hours)
+    return t.Step(where, "", topology.node(where).dwell_hours)
 
 
 def plan_journey(

@@ -17,10 +17,11 @@ tariff code), following the rules docs/tracker.md states:
 - **delayed**: delivered after the promised delivery; a shipment not delivered is delayed
   once the clock passes the promise (before that, whether it will be late is an estimate,
   not a fact: ``None``);
-- **silent** (a journey that stopped reporting): never once delivered; else from the latest
-  actual event plus ``SilenceRule.factor`` times the expected hours of the current step
-  (the leg's reference hours after a departure, the node's reference ``dwell_hours`` while
-  at a node), at least ``SilenceRule.minimum_hours`` after it.
+- **silent** (a journey that stopped reporting): never once delivered; else from when its
+  latest actual event was heard of (received; ``last_heard_at``) plus ``SilenceRule.factor``
+  times the expected hours of the current step (the leg's reference hours after a
+  departure, the node's reference ``dwell_hours`` while at a node), and at least
+  ``SilenceRule.minimum_hours`` after it. ``silent(clock, rule)`` is that rule at ``clock``.
 
 Storage is not priced here (free days and rates are the tariff card's); ``started_days``
 gives the days a dwell counts for: every started day counts as a whole one.
@@ -104,6 +105,21 @@ class SegmentRun:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """What the cargo is doing after its latest actual event: running the leg ``origin`` ->
+    ``destination``, or (``destination`` empty) dwelling at ``origin``; ``hours`` is the
+    reference expectation (the leg's hours, the node's ``dwell_hours``)."""
+
+    origin: str
+    destination: str
+    hours: float
+
+    @property
+    def moving(self) -> bool:
+        return bool(self.destination)
+
+
+@dataclass(frozen=True, slots=True)
 class SilenceRule:
     """When a journey that stopped reporting counts as silent (see the module docstring)."""
 
@@ -123,14 +139,13 @@ class Truth:
     status: str
     current_location: str
     last_event_at: datetime
+    last_heard_at: datetime  # when the latest actual event was received
     delivered_at: datetime | None
     sections: tuple[SectionTruth, ...]
     dwells: tuple[DwellTruth, ...]
     segments: tuple[SegmentRun, ...]
-    # Expected hours of the step the cargo is in after its latest actual event (0 once
-    # delivered): the leg's reference hours after a departure, else the node's reference
-    # dwell.
-    step_hours: float
+    # The step the cargo is in after its latest actual event (``None`` once delivered).
+    step: Step | None
     events: int  # unique events posted (actual and estimates), all of which count
     stopped: bool  # the journey stopped reporting before its delivery
 
@@ -150,16 +165,23 @@ class Truth:
             return self.delivered_at > self.promised_delivery_at
         return True if clock > self.promised_delivery_at else None
 
-    def silent_from(self, rule: SilenceRule | None = None) -> datetime | None:
-        """When the journey becomes silent under ``rule``; ``None`` once delivered."""
-        if self.delivered_at is not None:
+    def silent_from(
+        self, rule: SilenceRule | None = None, expected_hours: float | None = None
+    ) -> datetime | None:
+        """When the journey becomes silent under ``rule``; ``None`` once delivered. The
+        step's expected hours are its reference ones unless ``expected_hours`` says
+        otherwise (a tracker may have learnt them from actual times)."""
+        if self.delivered_at is not None or self.step is None:
             return None
         rule = rule or SilenceRule()
-        hours = max(rule.factor * self.step_hours, rule.minimum_hours)
-        return self.last_event_at + timedelta(hours=hours)
+        expected = self.step.hours if expected_hours is None else expected_hours
+        hours = max(rule.factor * expected, rule.minimum_hours)
+        return self.last_heard_at + timedelta(hours=hours)
 
-    def silent(self, clock: datetime, rule: SilenceRule | None = None) -> bool:
-        since = self.silent_from(rule)
+    def silent(
+        self, clock: datetime, rule: SilenceRule | None = None, expected_hours: float | None = None
+    ) -> bool:
+        since = self.silent_from(rule, expected_hours)
         return since is not None and clock >= since
 
     def chargeable_days(self, free_days: Callable[[DwellTruth], int | None]) -> dict[str, int]:

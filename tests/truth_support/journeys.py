@@ -1,5 +1,4 @@
-"""The truth test's journeys and expectations, computed from the generator's truth, the
-topology and the published tariff card only (never from tracker or tariff code).
+"""The truth test's journeys: groups of options, each journey placed against the clock.
 
 Every journey is placed relative to the clock (``now``) so that it is in the past, its
 sections leave within the corridor's 30-day KPI window, and a silent journey is well past
@@ -8,13 +7,9 @@ sections leave within the corridor's 30-day KPI window, and a silent journey is 
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from corridor.journeys import (
     DESTINATIONS,
@@ -25,14 +20,13 @@ from corridor.journeys import (
     Truth,
     generate_journey,
 )
-from corridor.journeys.truth import OTHER_SEA, TEU, sea_of
+from corridor.journeys.truth import OTHER_SEA, sea_of
 from corridor.topology import Topology
 
 REFERENCE = datetime(2026, 1, 1, tzinfo=UTC)  # where a journey is planned before placing it
 OLDEST_START = timedelta(days=29)  # every section leaves within the 30-day window
 # The tracker's defaults (TRACKER_SILENT_FACTOR, TRACKER_SILENT_FLOOR_HOURS).
 SILENCE = SilenceRule(factor=3.0, minimum_hours=6.0)
-CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -44,6 +38,7 @@ class Group:
     options: JourneyOptions
     placing: str = "delivered"  # or "silent" (past its silence) or "quiet" (not yet silent)
     copies: bool = False  # some posts posted twice
+    status: str = ""  # only journeys that end in this status
 
 
 def black_sea_destinations(topology: Topology) -> tuple[str, ...]:
@@ -80,6 +75,13 @@ def groups(topology: Topology) -> list[Group]:
             copies=True,
         ),
         Group("silent", 6, replace(base, customs_hold_rate=0.6, silent_rate=1.0), "silent"),
+        Group(
+            "silent-held",
+            2,
+            replace(base, customs_hold_rate=1.0, silent_rate=1.0),
+            "silent",
+            status="HELD",
+        ),
         Group("quiet", 3, replace(base, silent_rate=1.0), "quiet"),
     ]
 
@@ -88,8 +90,38 @@ def _received(post: Post) -> datetime:
     return post.recorded_at or post.occurred_at
 
 
+Samples = dict[tuple[str, str], list[float]]
+
+
+def samples_of(truths: list[Truth]) -> Samples:
+    """Actual hours per leg (origin, destination) and per dwell (node, ""): what a tracker
+    learns its expectations from (a median of some of them)."""
+    samples: Samples = {}
+    for truth in truths:
+        for run in truth.segments:
+            hours = (run.arrived_at - run.departed_at).total_seconds() / 3600
+            samples.setdefault((run.origin, run.destination), []).append(hours)
+        for dwell in truth.dwells:
+            if dwell.departed_at is not None:
+                samples.setdefault((dwell.node, ""), []).append(dwell.seconds / 3600)
+    return samples
+
+
+def longest_expectation(truth: Truth, samples: Samples) -> float:
+    """The most a tracker could expect of the journey's current step: its reference, or a
+    median of actual times, which is at most the longest of them."""
+    step = truth.step
+    assert step is not None
+    return max([step.hours, *samples.get((step.origin, step.destination), [])])
+
+
 def _placed(
-    group: Group, seed: int, topology: Topology, now: datetime, rng: random.Random
+    group: Group,
+    seed: int,
+    topology: Topology,
+    now: datetime,
+    rng: random.Random,
+    samples: Samples,
 ) -> Journey | None:
     """The journey of ``seed`` placed for its group, or ``None`` if it does not fit."""
     draft = generate_journey(random.Random(seed), topology, REFERENCE, "draft", group.options)
@@ -98,12 +130,12 @@ def _placed(
         target = now - timedelta(hours=rng.uniform(1, 48))
         shift = target - max(_received(p) for p in draft.posts)
     elif group.placing == "quiet":
-        shift = now - timedelta(hours=2) - truth.last_event_at
-    else:
-        since = truth.silent_from(SILENCE)
+        shift = now - timedelta(hours=2) - truth.last_heard_at
+    else:  # past the silence under any expectation a tracker may have learnt
+        expected = longest_expectation(truth, {**samples, **samples_of([truth])})
+        since = truth.silent_from(SILENCE, max(expected, longest_expectation(truth, samples)))
         assert since is not None
-        # Well past it: the expected step may be a learnt median rather than the reference.
-        shift = now - timedelta(hours=rng.uniform(36, 60)) - since
+        shift = now - timedelta(hours=rng.uniform(2, 12)) - since
     start = REFERENCE + shift
     last_received = max(_received(p) for p in draft.posts) + shift
     if start < now - OLDEST_START or last_received > now - timedelta(minutes=30):
@@ -120,13 +152,24 @@ def build_journeys(topology: Topology, now: datetime) -> list[tuple[Group, Journ
     for number, group in enumerate(groups(topology)):
         rng = random.Random(number)
         seed, found = 1000 * number, 0
+        samples = samples_of([j.truth for _, j in chosen])
         while found < group.count:
-            assert seed < 1000 * number + 200, f"no fitting journeys for {group.name}"
-            journey = _placed(group, seed, topology, now, rng)
+            assert seed < 1000 * number + 300, f"no fitting journeys for {group.name}"
+            journey = _placed(group, seed, topology, now, rng, samples)
             seed += 1
-            if journey is not None and (group.placing == "delivered") == journey.truth.delivered:
+            if (
+                journey is not None
+                and (group.placing == "delivered") == journey.truth.delivered
+                and journey.truth.status == (group.status or journey.truth.status)
+            ):
                 chosen.append((group, journey))
+                samples = samples_of([j.truth for _, j in chosen])
                 found += 1
+    samples = samples_of([j.truth for _, j in chosen])
+    for group, journey in chosen:  # still past it with every journey's actual times
+        if group.placing == "silent":
+            truth = journey.truth
+            assert truth.silent(now, SILENCE, longest_expectation(truth, samples)), truth
     return chosen
 
 
@@ -168,85 +211,3 @@ def reported_after_delivery(journey: Journey) -> list[Post]:
         if p.body["event_type"] in ("ARRIVED", "DEPARTED", "GATE_OUT")
         and p.body.get("classifier", "ACT") == "ACT"
     ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile with linear interpolation between closest ranks (docs/tracker.md)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def expected_corridor(
-    truths: list[Truth], as_of: datetime, window: timedelta, topology: Topology
-) -> dict[str, Any]:
-    """``GET /v1/corridor`` recomputed from the truth (all shipments of a fresh database)."""
-    by_status = dict.fromkeys(("BOOKED", "IN_TRANSIT", "HELD", "DELIVERED"), 0)
-    by_node: dict[str, int] = {}
-    closed: dict[str, list[tuple[int, float, float]]] = {}
-    for truth in truths:
-        by_status[truth.status] += 1
-        if not truth.delivered:
-            by_node[truth.current_location] = by_node.get(truth.current_location, 0) + 1
-        for s in truth.sections:
-            if s.exited_at is not None and s.exited_at >= as_of - window:
-                row = (s.transit_seconds, truth.gross_weight_kg, TEU[truth.container_type])
-                closed.setdefault(s.country, []).append(row)
-    sections = {}
-    for country, rows in closed.items():
-        transits = [float(r[0]) for r in rows]
-        target = topology.section_targets.get(country)
-        sections[country] = {
-            "shipments": len(rows),
-            "median_transit_seconds": percentile(transits, 0.5),
-            "p90_transit_seconds": percentile(transits, 0.9),
-            "target_seconds": None if target is None else int(target * 3600),
-            "tonnes": round(sum(r[1] for r in rows) / 1000, 3),
-            "teu": sum(r[2] for r in rows),
-        }
-    return {
-        "shipments_by_status": by_status,
-        "shipments_by_node": dict(sorted(by_node.items())),
-        "sections": sections,
-    }
-
-
-def storage_terms(
-    card: Mapping[str, Any], code: str, topology: Topology
-) -> tuple[int, Mapping[str, str]] | None:
-    """(free days, per-day rate of the unit) at a node under a published card; ``None``
-    where storage is not charged (hubs). A node that is both port and border is a port."""
-    storage = card["surcharges"].get("storage")
-    if storage is None:
-        return None
-    node = topology.node(code)
-    kind = "port" if node.is_port else "border" if node.is_border else None
-    override = storage["nodes"].get(code) or {}
-    if kind is None and not override:
-        return None
-    free = storage["free_days"][kind] if kind is not None else 0
-    if override.get("free_days") is not None:
-        free = override["free_days"]
-    per_day = override.get("per_day") or storage["per_day"]
-    return free, per_day
-
-
-def expected_storage(
-    truth: Truth, card: Mapping[str, Any], topology: Topology
-) -> list[tuple[str, str, int, Decimal]]:
-    """(node, operator, chargeable days, amount) per node, in the order of the journey."""
-
-    def free_days(dwell: Any) -> int | None:
-        terms = storage_terms(card, dwell.node, topology)
-        return None if terms is None else terms[0]
-
-    unit = truth.container_type
-    quantity = Decimal(str(truth.gross_weight_kg)) / 1000 if unit == "WAGON" else Decimal(1)
-    result = []
-    for code, days in truth.chargeable_days(free_days).items():
-        terms = storage_terms(card, code, topology)
-        assert terms is not None
-        amount = (Decimal(terms[1][unit]) * quantity * days).quantize(CENTS, ROUND_HALF_UP)
-        result.append((code, topology.node(code).operator, days, amount))
-    return result
