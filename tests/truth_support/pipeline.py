@@ -1,0 +1,205 @@
+"""The truth test's pipeline: the real tracker and tariff (their apps with consumers,
+publishers and databases) on the real embedded broker, fed the journeys' posts as ingest
+publishes them (``recorded_at`` as each post was received), and everything they answer
+afterwards, read once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from corridor.journeys import Journey, Post, Truth
+from corridor.settings import KafkaSettings
+from corridor.v1 import charges_pb2, shipments_pb2
+from services.tariff.app import create_app as create_tariff
+from services.tariff.settings import TariffSettings
+from tests.conftest import unique
+from tests.integration.test_tariff_charges import read_to_end, running
+from tests.integration.test_tracker_consumer import (
+    event_record,
+    publish,
+    running_tracker,
+    settings_for,
+)
+from tests.truth_support.journeys import Group
+from tests.unit.test_tracker_samples import cargo_event
+
+TARIFF_READER = {"Authorization": "Bearer demo-mcm"}
+WITHIN = 45.0  # seconds for each service to take in the records of a phase
+Body = dict[str, Any]
+
+
+@dataclass
+class Observed:
+    """What the services answered once they had taken in every post."""
+
+    chosen: list[tuple[Group, Journey]]
+    tracker_done: bool
+    tariff_done: bool
+    read_at: datetime
+    shipments: dict[str, Body]  # GET /v1/shipments/{id}
+    states: dict[str, shipments_pb2.ShipmentState]  # the latest on the shipments topic
+    corridor: Body
+    charges: dict[str, Body]  # GET /v1/shipments/{id}/charges
+    charge_records: dict[str, list[charges_pb2.Charge]]  # in topic order
+    cards: dict[str, Body]  # the card in force on each booking date, as published
+    quotes: dict[str, Body]  # POST /v1/quotes for each booking
+
+    def truths(self) -> list[tuple[str, Truth]]:
+        return [(group.name, journey.truth) for group, journey in self.chosen]
+
+
+async def settle(probe: Callable[[], Awaitable[bool]], within: float) -> bool:
+    """Poll ``probe`` until it is true or ``within`` seconds passed; whether it became true."""
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.2)
+    return True
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+def took_all(
+    client: httpx.AsyncClient, count: int, name: str, **labels: str
+) -> Callable[[], Awaitable[bool]]:
+    """A probe: the service's metric ``name`` (summed over its other labels) reached ``count``."""
+
+    async def probe() -> bool:
+        text = (await client.get("/metrics")).text
+        return metric_sum(text, name, **labels) >= count
+
+    return probe
+
+
+def booking_date(truth: Truth) -> str:
+    return truth.booked_at.astimezone(UTC).date().isoformat()
+
+
+class Pipeline:
+    """Both services on one events topic, each with its own database and consumer group."""
+
+    def __init__(self, kafka: KafkaSettings, tracker_db: str, tariff_db: str) -> None:
+        self.kafka = kafka
+        self.tracker_settings = settings_for(kafka, tracker_db, batch_size=100)
+        self.topic = self.tracker_settings.events_topic
+        self.tariff_settings = TariffSettings(
+            database_url=tariff_db,
+            kafka=kafka,
+            events_topic=self.topic,
+            charges_topic=unique("cargo.charges.truth"),
+            consumer_group=unique("tariff-truth"),
+            outbox_interval_seconds=0.5,
+        )
+
+    async def run(
+        self, chosen: list[tuple[Group, Journey]], phases: tuple[list[Post], ...]
+    ) -> Observed:
+        """Post each phase and wait (bounded) until both services took it in; then read."""
+        async with (
+            running_tracker(self.tracker_settings) as tracker,
+            running(create_tariff(self.tariff_settings)) as tariff,
+        ):
+            published, tracker_done, tariff_done = 0, True, True
+            for phase in phases:
+                records = [
+                    event_record(self.topic, p, cargo_event(p, p.recorded_at).SerializeToString())
+                    for p in phase
+                ]
+                await publish(self.kafka, records)
+                published += len(records)
+                counted = took_all(tracker, published, "corridor_tracker_events_total")
+                consumed = took_all(
+                    tariff, published, "corridor_tariff_consumed_records_total", topic=self.topic
+                )
+                # A service already behind gets a short wait: the test reports it, not stalls.
+                tracker_done = await settle(counted, WITHIN if tracker_done else 5) and tracker_done
+                tariff_done = await settle(consumed, WITHIN if tariff_done else 5) and tariff_done
+            return await self._read(chosen, tracker, tariff, tracker_done, tariff_done)
+
+    async def _read(
+        self,
+        chosen: list[tuple[Group, Journey]],
+        tracker: httpx.AsyncClient,
+        tariff: httpx.AsyncClient,
+        tracker_done: bool,
+        tariff_done: bool,
+    ) -> Observed:
+        seen = Observed(
+            chosen, tracker_done, tariff_done, datetime.now(UTC), {}, {}, {}, {}, {}, {}, {}
+        )
+        ids = [journey.truth.shipment_id for _, journey in chosen]
+        delivered = {j.truth.shipment_id for _, j in chosen if j.truth.delivered}
+
+        async def published() -> bool:
+            """Every shipment's stored version is on the shipments topic, and every charge
+            revision the tariff shows is on the charges topic."""
+            await self._read_services(seen, ids, tracker, tariff)
+            await self._read_topics(seen)
+            return all(
+                shipment_id in seen.states
+                and seen.states[shipment_id].version == seen.shipments[shipment_id].get("version")
+                and len(seen.charges[shipment_id].get("charges", ()))
+                <= len(seen.charge_records.get(shipment_id, ()))
+                and (shipment_id not in delivered or seen.charge_records.get(shipment_id))
+                for shipment_id in ids
+            )
+
+        await settle(published, 30)
+        seen.read_at = datetime.now(UTC)
+        seen.corridor = (await tracker.get("/v1/corridor")).json()
+        for _, journey in chosen:
+            truth = journey.truth
+            on = booking_date(truth)
+            if on not in seen.cards:
+                cards = (await tariff.get("/v1/tariffs", params={"on": on})).json()["cards"]
+                [seen.cards[on]] = [c for c in cards if c["status"] == "in_force"]
+            quote = {
+                "origin": truth.origin,
+                "destination": truth.destination,
+                "container_type": truth.container_type,
+                "gross_weight_kg": str(int(truth.gross_weight_kg)),
+                "shipping_date": on,
+            }
+            seen.quotes[truth.shipment_id] = (await tariff.post("/v1/quotes", json=quote)).json()
+        return seen
+
+    async def _read_services(
+        self,
+        seen: Observed,
+        ids: list[str],
+        tracker: httpx.AsyncClient,
+        tariff: httpx.AsyncClient,
+    ) -> None:
+        for shipment_id in ids:
+            seen.shipments[shipment_id] = (await tracker.get(f"/v1/shipments/{shipment_id}")).json()
+            path = f"/v1/shipments/{shipment_id}/charges"
+            seen.charges[shipment_id] = (await tariff.get(path, headers=TARIFF_READER)).json()
+
+    async def _read_topics(self, seen: Observed) -> None:
+        bootstrap = self.kafka.bootstrap_servers
+        seen.states.clear()
+        for r in await read_to_end(bootstrap, self.tracker_settings.shipments_topic):
+            state = shipments_pb2.ShipmentState.FromString(r.value)
+            known = seen.states.get(state.shipment_id)
+            if known is None or state.version > known.version:
+                seen.states[state.shipment_id] = state
+        seen.charge_records.clear()
+        for r in await read_to_end(bootstrap, self.tariff_settings.charges_topic):
+            charge = charges_pb2.Charge.FromString(r.value)
+            seen.charge_records.setdefault(charge.shipment_id, []).append(charge)
