@@ -14,6 +14,8 @@ from services.tracker.domain import Status
 HOUR = 3600.0
 DAY = 24 * HOUR
 TRANSIT_BUCKETS = tuple(h * HOUR for h in (1, 3, 6, 12, 24, 48, 72, 96, 120, 144, 168, 240, 336))
+# Days, with the published bands' ends as bucket bounds: 10-15 (goal), 18-23 (2023).
+THROUGH_BUCKETS = tuple(d * DAY for d in (5, 7, 9, 10, 12, 15, 18, 20, 23, 26, 30, 40, 53))
 DWELL_BUCKETS = tuple(h * HOUR for h in (0.25, 0.5, 1, 2, 4, 6, 12, 24, 48, 72, 120, 168))
 OCCURRED_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, HOUR, 6 * HOUR, DAY, 7 * DAY)
 RECORDED_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -71,6 +73,20 @@ class TrackerMetrics:
             ["country"],
             registry=registry,
         )
+        self.through_transit = Histogram(
+            "corridor_tracker_through_transit_seconds",
+            "Through transit, first movement to delivery, by the country the journey started "
+            "in and its destination node; observed once per shipment, at its delivery.",
+            ["origin_country", "destination"],
+            registry=registry,
+            buckets=THROUGH_BUCKETS,
+        )
+        self.through_target = Gauge(
+            "corridor_tracker_through_target_seconds",
+            "Upper end of a published through-transit band (now: 23 days, goal: 15 days).",
+            ["band"],
+            registry=registry,
+        )
         self.dwell = Histogram(
             "corridor_tracker_dwell_seconds",
             "Dwell at a border crossing or port, arrival to departure.",
@@ -118,6 +134,8 @@ class TrackerMetrics:
         )
         for country, hours in topology.section_targets.items():
             self.section_target.labels(country).set(hours * HOUR)
+        for band, (_, high) in topology.through_targets.items():
+            self.through_target.labels(band).set(high * DAY)
         for outcome in ("applied", "set_aside", "duplicate", "dead_lettered"):
             self.events.labels(outcome)
         for change in ("eta", "delayed", "silent"):

@@ -87,10 +87,16 @@ class Topology:
         operators: Iterable[Operator],
         segments: Iterable[Segment],
         section_targets: Mapping[str, float] | None = None,
+        through_targets: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         self.version = version
         # Target transit hours per country section, where one is published.
         self.section_targets: dict[str, float] = dict(section_targets or {})
+        # Published bands of through transit (days, low and high), by name.
+        self.through_targets: dict[str, tuple[float, float]] = dict(through_targets or {})
+        for name, (low, high) in self.through_targets.items():
+            if not 0 < low <= high:
+                raise TopologyError(f"through target {name}: needs 0 < low <= high")
         self.nodes: dict[str, Node] = {}
         self.operators: dict[str, Operator] = {}
         self.segments: list[Segment] = list(segments)
@@ -252,9 +258,15 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
             for s in map(_segment_entry, raw["segments"])
         ]
         targets = {str(k): float(v) for k, v in (raw.get("section_targets") or {}).items()}
+        bands = {
+            str(name): (float(low), float(high))
+            for name, (low, high) in (raw.get("through_targets") or {}).items()
+        }
     except (KeyError, TypeError, ValueError) as exc:
         raise TopologyError(f"malformed reference data: {exc!r}") from exc
-    return Topology(str(raw.get("version", "unversioned")), nodes, operators, segments, targets)
+    return Topology(
+        str(raw.get("version", "unversioned")), nodes, operators, segments, targets, bands
+    )
 
 
 def _flag(entry: Mapping[str, Any], key: str) -> bool:

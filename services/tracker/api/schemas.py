@@ -155,8 +155,28 @@ class SectionKpiOut(BaseModel):
     median_transit_seconds: float
     p90_transit_seconds: float
     target_seconds: int | None
+    met_target: int | None = Field(
+        description="Of those, how many took at most the target (null: no target)."
+    )
     tonnes: float
     teu: float
+
+
+class ThroughBandOut(BaseModel):
+    name: str = Field(description="now: as published for 2023; goal: the corridor's aim.")
+    low_days: float
+    high_days: float
+
+
+class ThroughKpiOut(BaseModel):
+    origin_country: str = Field(description="Where the journeys started (first section).")
+    destination: str = Field(description="UN/LOCODE of the destination node.")
+    shipments: int = Field(description="Journeys delivered in the window.")
+    median_transit_seconds: float
+    p90_transit_seconds: float
+    met: dict[str, int] = Field(
+        description="Per band, the journeys that took at most its upper end."
+    )
 
 
 class CorridorOut(BaseModel):
@@ -169,6 +189,13 @@ class CorridorOut(BaseModel):
     shipments_delayed: int = Field(description="Shipments not yet delivered that are delayed.")
     shipments_silent: int = Field(description="Shipments not yet delivered that are silent.")
     sections: list[SectionKpiOut]
+    through_targets: list[ThroughBandOut] = Field(
+        description="The published bands of through transit (China to Europe)."
+    )
+    through: list[ThroughKpiOut] = Field(
+        description="Through transit, first movement to delivery, per origin country and "
+        "destination, of the journeys delivered in the window."
+    )
 
 
 class SetAsideOut(BaseModel):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from corridor.topology import Topology
 from services.tracker.domain.eta import percentile
 from services.tracker.domain.view import ShipmentView
 
@@ -48,6 +49,13 @@ def journey_of(view: ShipmentView) -> Journey | None:
     )
 
 
+def newly_delivered(old: ShipmentView | None, new: ShipmentView) -> Journey | None:
+    """The journey ``new`` delivered that ``old`` had not (observed once per shipment)."""
+    if old is not None and old.delivered_at is not None:
+        return None
+    return journey_of(new)
+
+
 @dataclass(frozen=True, slots=True)
 class Band:
     """A published range of days (``low``..``high``); met when a journey takes at most
@@ -66,6 +74,11 @@ class RouteFigures:
     median_seconds: float
     p90_seconds: float
     met: Mapping[str, int]  # band name -> journeys that took at most its upper end
+
+
+def bands_of(topology: Topology) -> list[Band]:
+    """The published through-transit bands of the reference data, in its order."""
+    return [Band(name, low, high) for name, (low, high) in topology.through_targets.items()]
 
 
 def figures(journeys: Iterable[Journey], bands: Iterable[Band]) -> list[RouteFigures]:

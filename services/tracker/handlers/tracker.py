@@ -36,6 +36,7 @@ from services.tracker.domain import (
     newly_closed,
 )
 from services.tracker.domain.clock import ClockRules
+from services.tracker.domain.through import newly_delivered
 from services.tracker.domain.trust import newly_set_aside
 from services.tracker.handlers.batch import BatchContext, BatchResult, apply_batch
 from services.tracker.handlers.clock import TickResult, observe_tick, tick_due
@@ -234,6 +235,11 @@ class Tracker:
             for dwell in dwells:
                 kind = dwell_kind(dwell.node, self.topology)
                 metrics.dwell.labels(dwell.node, kind).observe(dwell.dwell_seconds)
+            journey = newly_delivered(old, tracked.view)
+            if journey is not None:
+                metrics.through_transit.labels(journey.origin_country, journey.destination).observe(
+                    journey.seconds
+                )
 
     async def publish_pending(self) -> None:
         """Send the committed states the broker has not acknowledged yet (at least once)."""
