@@ -29,6 +29,7 @@ from tests.truth_support.expected import (
     expected_dwells,
     expected_sections,
     expected_storage,
+    expected_through,
     from_proto,
     moment,
     shown_dwells,
@@ -234,6 +235,22 @@ def test_the_corridor_figures_are_recomputed_from_the_truth(observed: Observed) 
     known = [t.delayed(as_of) for t in moving]
     assert sum(d is True for d in known) <= body.get("shipments_delayed", -1)
     assert body["shipments_delayed"] <= sum(d is not False for d in known)
+
+
+def test_the_corridor_s_through_transit_is_recomputed_from_the_truth(observed: Observed) -> None:
+    body = observed.corridor
+    as_of = datetime.fromisoformat(body["as_of"])
+    truths = [truth for _, truth in observed.truths()]
+    window = timedelta(days=body["window_days"])
+    bands = [(b["name"], b["low_days"], b["high_days"]) for b in body.get("through_targets", ())]
+    assert bands == [(name, low, high) for name, (low, high) in TOPOLOGY.through_targets.items()]
+    shown = {
+        (f["origin_country"], f["destination"]): {
+            k: v for k, v in f.items() if k not in ("origin_country", "destination")
+        }
+        for f in body.get("through", ())
+    }
+    assert shown == expected_through(truths, as_of, window, TOPOLOGY)
 
 
 def expected_charge(observed: Observed, truth: Truth) -> tuple[Decimal, list[tuple[Any, ...]]]:

@@ -79,12 +79,14 @@ def expected_corridor(
     sections = {}
     for country, rows in closed.items():
         transits = [float(r[0]) for r in rows]
-        target = topology.section_targets.get(country)
+        hours = topology.section_targets.get(country)
+        target = None if hours is None else int(hours * 3600)
         sections[country] = {
             "shipments": len(rows),
             "median_transit_seconds": percentile(transits, 0.5),
             "p90_transit_seconds": percentile(transits, 0.9),
-            "target_seconds": None if target is None else int(target * 3600),
+            "target_seconds": target,
+            "met_target": None if target is None else sum(t <= target for t in transits),
             "tonnes": round(sum(r[1] for r in rows) / 1000, 3),
             "teu": sum(r[2] for r in rows),
         }
@@ -92,6 +94,32 @@ def expected_corridor(
         "shipments_by_status": by_status,
         "shipments_by_node": dict(sorted(by_node.items())),
         "sections": sections,
+    }
+
+
+def expected_through(
+    truths: list[Truth], as_of: datetime, window: timedelta, topology: Topology
+) -> dict[tuple[str, str], Body]:
+    """Through transit (first movement to delivery) per (origin country, destination) of
+    the journeys delivered in the window, against the published bands (a journey meets a
+    band when it took at most its upper end)."""
+    grouped: dict[tuple[str, str], list[float]] = {}
+    for truth in truths:
+        if truth.delivered_at is not None and truth.delivered_at >= as_of - window:
+            first = truth.sections[0]
+            seconds = (truth.delivered_at - first.entered_at).total_seconds()
+            grouped.setdefault((first.country, truth.destination), []).append(seconds)
+    return {
+        key: {
+            "shipments": len(seconds),
+            "median_transit_seconds": percentile(seconds, 0.5),
+            "p90_transit_seconds": percentile(seconds, 0.9),
+            "met": {
+                name: sum(s <= high * 86_400 for s in seconds)
+                for name, (_, high) in topology.through_targets.items()
+            },
+        }
+        for key, seconds in grouped.items()
     }
 
 
