@@ -82,14 +82,14 @@ async def list_tariffs(
         401: {"description": "no, unknown or expired credential", **PROBLEM},
         404: {"description": "no booking or charge for this shipment that you may read", **PROBLEM},
     },
-    summary="The booked quote and final charge of a shipment",
+    summary="The booked quote and every revision of the charge of a shipment",
 )
 async def shipment_charges(
     shipment_id: str, tariff: TariffDep, principal: PrincipalDep, request: Request
 ) -> dict[str, Any]:
-    """The quote of the booking that counts and the final charge. Each operator's share of
-    the revenue (``apportionment``) is shown to operators, and to a carrier only its own
-    operator's share."""
+    """The quote of the booking that counts and every revision of the charge, in order (the
+    last stands). Each operator's share of the revenue (``apportionment``) is shown to
+    operators, and to a carrier only its own operator's share."""
     try:
         found = await tariff.shipment_charges(shipment_id, principal)
     except NotVisible:

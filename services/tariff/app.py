@@ -35,9 +35,9 @@ from services.tariff.settings import TariffSettings
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "The corridor's unified through-rate: quotes from versioned rate cards, and one final "
-    "charge per delivered shipment (booked quote plus storage beyond the free days), "
-    "published to cargo.charges.v1."
+    "The corridor's unified through-rate: quotes from versioned rate cards, and one charge "
+    "per delivered shipment (booked quote plus storage beyond the free days), revised when a "
+    "later fact changes it, published to cargo.charges.v1."
 )
 
 

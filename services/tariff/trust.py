@@ -7,9 +7,11 @@ the tariff); this module only turns the tariff's stored facts into their terms.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from corridor import access, parties
@@ -22,11 +24,20 @@ NOT_VISIBLE = "not_visible"
 
 @dataclass(frozen=True)
 class ClaimBody:
-    """What a stored booking claim says: its details (``details_doc``) and its quote
-    (``None`` when it could not be priced)."""
+    """What a stored booking claim says: its details (``details_doc``) and its quote as
+    stored, JSON text (``None`` when it could not be priced). The quote is parsed when
+    first asked for: a batch reads the claims of every shipment it touches, but needs the
+    quote only of the bookings that count where it charges."""
 
     details: Mapping[str, Any]
-    quote: dict[str, Any] | None
+    stored_quote: str | None
+
+    @cached_property
+    def quote(self) -> dict[str, Any] | None:
+        if self.stored_quote is None:
+            return None
+        parsed: dict[str, Any] = json.loads(self.stored_quote)
+        return parsed
 
 
 Claim = BookingClaim[ClaimBody]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,10 +113,19 @@ class Repository:
         """Every booking claim of these shipments, in the order they were stored."""
         found: dict[str, list[Claim]] = {}
         for chunk in _chunks(shipment_ids):
+            t = claims_table
             query = (
-                select(claims_table)
-                .where(claims_table.c.shipment_id.in_(chunk))
-                .order_by(claims_table.c.id)
+                select(
+                    t.c.shipment_id,
+                    t.c.carrier,
+                    t.c.event_id,
+                    t.c.occurred_at,
+                    t.c.recorded_at,
+                    t.c.details,
+                    cast(t.c.quote, Text).label("quote"),  # parsed only where needed
+                )
+                .where(t.c.shipment_id.in_(chunk))
+                .order_by(t.c.id)
             )
             for r in await self.session.execute(query):
                 claim: Claim = BookingClaim(
