@@ -1,9 +1,10 @@
 """The issue's attack, end to end on the README's run command: the Aktau port's key posts a
 back-dated ARRIVED and a DELIVERED at Aktau for a shipment booked by the joint company from
-Khorgos to Poti (routed via Kuryk). The attacker gets a clear refusal, and the victim's
-state, timeline and charge stay those of the honest journey; where ingest cannot tell yet
-(the booking comes after the attack), the consumers refuse the events once it arrives, and
-the attacker can read why.
+Almaty to Poti (routed via Kuryk: Khorgos to Poti now runs via Aktau, on the direct
+Altynkol-Aktau line). The attacker gets a clear refusal, and the victim's state, timeline and
+charge stay those of the honest journey; where ingest cannot tell yet (the booking comes
+after the attack), the consumers refuse the events once it arrives, and the attacker can
+read why.
 """
 
 from __future__ import annotations
@@ -17,17 +18,26 @@ from typing import Any
 import httpx
 import pytest
 
+from corridor.topology import load_topology
 from tests.support import eventually, running_stack
 
 pytestmark = pytest.mark.e2e
 
 BOOKING = {
-    "origin": "CNHRS",
+    "origin": "KZALA",
     "destination": "GEPTI",
     "container_type": "40HC",
     "gross_weight_kg": 21_000,
 }
 CONTAINER = "CSQU3054383"
+
+
+def test_the_victim_is_routed_via_kuryk_not_aktau() -> None:
+    """The premise: Aktau's port operates no node of the victim's booked route."""
+    route = load_topology().route(str(BOOKING["origin"]), str(BOOKING["destination"])) or []
+    nodes = {node for segment in route for node in (segment.origin, segment.destination)}
+    assert "KZKUR" in nodes
+    assert "KZAAU" not in nodes
 
 
 def key(principal: str) -> dict[str, str]:
@@ -61,8 +71,8 @@ class Carriers:
     async def honest_journey(self, booked: datetime) -> None:
         """Booked by the joint company, carried to Poti by the carriers of the route."""
         for carrier, kind, location, at, extra in (
-            ("mcm", "BOOKED", "CNHRS", booked, {"booking": BOOKING}),
-            ("ktz", "DEPARTED", "CNHRS", booked + timedelta(hours=2), {"mode": "RAIL"}),
+            ("mcm", "BOOKED", "KZALA", booked, {"booking": BOOKING}),
+            ("ktz", "DEPARTED", "KZALA", booked + timedelta(hours=2), {"mode": "RAIL"}),
             ("asco", "ARRIVED", "AZBAK", booked + timedelta(days=3), {"mode": "VESSEL"}),
             ("ady", "DEPARTED", "AZBAK", booked + timedelta(days=3, hours=8), {"mode": "RAIL"}),
             ("gr", "ARRIVED", "GEPTI", booked + timedelta(days=4), {"mode": "RAIL"}),
@@ -146,7 +156,7 @@ async def test_where_the_booking_comes_later_the_consumers_refuse_the_attack(
         early = [
             await carriers.post("port-aktau", "ARRIVED", "KZAAU", booked + timedelta(days=1)),
             await carriers.post("port-aktau", "DELIVERED", "KZAAU", booked + timedelta(days=2)),
-            await carriers.post("ktz", "GATE_IN", "CNHRS", booked + timedelta(hours=1)),
+            await carriers.post("ktz", "GATE_IN", "KZALA", booked + timedelta(hours=1)),
         ]
         assert [r.status_code for r in early] == [202, 202, 202]
         decades = datetime(1996, 3, 1, tzinfo=UTC)

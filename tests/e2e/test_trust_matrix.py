@@ -41,11 +41,12 @@ class Shipment:
 
 
 SHIPMENTS = (
-    # China to Poti via Kuryk and Baku: every railway and the ports on the way; its shipper
-    # and the shipper's partner; customs of KZ and GE. Not the Aktau port, not the consignee.
+    # Almaty to Poti via Kuryk and Baku: every railway and the ports on the way; its shipper
+    # and the shipper's partner; customs of KZ and GE. Not the Aktau port (off the route:
+    # test_shipment_a_is_routed_via_kuryk_not_aktau), not the consignee.
     Shipment(
         "A",
-        "CNHRS",
+        "KZALA",
         "GEPTI",
         "ktz",
         {"shipper": "shipper-xian"},
@@ -87,6 +88,15 @@ SHIPMENTS = (
         frozenset({"ktz", "port-aktau", "asco", "customs-kz"}) | OPERATORS,
     ),
 )
+
+
+def test_shipment_a_is_routed_via_kuryk_not_aktau() -> None:
+    """The premise of A's readers: Almaty -> Poti runs via Kuryk (Khorgos -> Poti runs via
+    Aktau, on the direct Altynkol-Aktau line, and the Aktau port would read it)."""
+    route = load_topology().route("KZALA", "GEPTI") or []
+    nodes = {node for segment in route for node in (segment.origin, segment.destination)}
+    assert "KZKUR" in nodes
+    assert "KZAAU" not in nodes
 
 
 @dataclass

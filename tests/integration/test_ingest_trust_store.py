@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from corridor import db
 from corridor.kafka import EVENTS_TOPIC, header
-from corridor.parties import BookingFacts
+from corridor.parties import BookingFacts, booked_route
 from corridor.settings import KafkaSettings
+from corridor.topology import load_topology
 from services.ingest.app import create_app
 from services.ingest.db import BookingRecord, LedgerEntry, SqlStore
 from services.ingest.settings import IngestSettings
@@ -63,7 +64,14 @@ async def test_what_one_replica_accepted_binds_the_other(
         moment = (hour_ago + timedelta(minutes=minutes)).isoformat()
         return {**body, "shipment_id": shipment_id, "occurred_at": moment}
 
-    booked = booking_body(**at(0, event_id=unique("book")))
+    # Booked from Almaty to Poti: via Kuryk, so Aktau's port takes no part.
+    assert "KZAAU" not in booked_route(load_topology(), "KZALA", "GEPTI")
+
+    def booking(minutes: int, event_id: str, **changes: Any) -> dict[str, Any]:
+        return booking_body(**at(minutes, event_id=event_id, location="KZALA"),
+                            booking={"origin": "KZALA", **changes})  # fmt: skip
+
+    booked = booking(0, unique("book"))
     assert (await post(a, booked, "mcm")).status_code == 202
     # The other replica knows the booking from the database: the attack of the issue.
     attack = event_body(**at(5, event_id=unique("aktau"), event_type="DELIVERED",
@@ -71,17 +79,17 @@ async def test_what_one_replica_accepted_binds_the_other(
     refused = await post(b, attack, "port-aktau")
     assert refused.status_code == 403
     assert refused.json()["type"] == "/problems/not_a_party"
-    departed = event_body(**at(10, event_id=unique("dep")))
+    departed = event_body(**at(10, event_id=unique("dep"), location="KZALA"))
     assert (await post(a, departed, "ktz")).status_code == 202
     # An event_id is used once per carrier, whichever replica is asked.
     assert (await post(b, departed, "ktz")).status_code == 202  # a retry
-    reused = await post(b, {**departed, "location": "KZALA"}, "ktz")
+    reused = await post(b, {**departed, "location": "KZKUR"}, "ktz")
     assert reused.status_code == 409
     assert reused.json()["type"] == "/problems/event-id-reused"
     # The operator moves the destination; the amendment is seen by the other replica.
-    amended = booking_body(**at(20, event_id=unique("amend")), booking={"destination": "TRKSY"})
+    amended = booking(20, unique("amend"), destination="TRKSY")
     assert (await post(a, amended, "mcm")).status_code == 202
-    older = booking_body(**at(15, event_id=unique("older")), booking={"destination": "GEBUS"})
+    older = booking(15, unique("older"), destination="GEBUS")
     assert (await post(a, older, "mcm")).status_code == 202  # published, but does not count
     poti = event_body(**at(30, event_id=unique("poti"), event_type="DELIVERED",
                            location="GEPTI", mode=None))  # fmt: skip

@@ -14,6 +14,8 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from corridor.journeys import JourneyOptions, Post
+from corridor.parties import booked_route
+from corridor.topology import load_topology
 from tests.conftest import unique
 from tests.integration.test_tracker_api import Corridor, open_corridor
 from tests.unit.test_tracker_samples import journey
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 # Three shipments, all booked by the joint company (mcm, an operator):
 # KZ: Khorgos -> Aktau (CN, KZ), no named parties;
-# POTI: Khorgos -> Poti through Kuryk and Baku, shipper-xian named, ady engaged on a leg;
+# POTI: Almaty -> Poti through Kuryk and Baku, shipper-xian named, ady engaged on a leg;
 # GE: Gardabani -> Poti (GE only), consignee-tbilisi named.
 READERS: dict[str, set[str]] = {
     "ktz": {"KZ", "POTI"},  # operates the KZ nodes and Khorgos
@@ -53,10 +55,13 @@ def shipments_plan() -> dict[str, list[Post]]:
         posts[0].body["booking"].update(booking)
         return posts
 
+    # The premise of READERS: Almaty -> Poti runs via Kuryk, not Aktau (Khorgos -> Poti runs
+    # via Aktau, on the direct Altynkol-Aktau line).
+    assert "KZAAU" not in booked_route(load_topology(), "KZALA", "GEPTI")
     return {
         "KZ": plan(1, "CNHRS", "KZAAU"),
         "POTI": plan(
-            2, "CNHRS", "GEPTI", parties={"shipper": "shipper-xian"}, legs=[{"carrier": "ady"}]
+            2, "KZALA", "GEPTI", parties={"shipper": "shipper-xian"}, legs=[{"carrier": "ady"}]
         ),
         "GE": plan(3, "GEGAR", "GEPTI", parties={"consignee": "consignee-tbilisi"}),
     }

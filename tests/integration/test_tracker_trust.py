@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from corridor.journeys import JourneyOptions, Post
+from corridor.parties import booked_route
 from services.tracker.db import queries
 from services.tracker.db.tables import set_aside_events, shipment_access
 from services.tracker.domain import Event, EventType, Status, TrackedShipment, fold
@@ -27,6 +28,9 @@ pytestmark = pytest.mark.integration
 # What Aktau's port is told about the events of ``attack``.
 AKTAU = [("aktau-1", "refused", "too_old"), ("aktau-2", "refused", "not_a_party")]
 TO_POTI = JourneyOptions(origins=("CNHRS",), destinations=("GEPTI",), estimate_rate=0)
+# The issue's victim: Almaty -> Poti runs via Kuryk, so Aktau's port takes no part in it
+# (Khorgos -> Poti runs via Aktau, on the direct Altynkol-Aktau line).
+VIA_KURYK = JourneyOptions(origins=("KZALA",), destinations=("GEPTI",), estimate_rate=0)
 
 
 @pytest.fixture
@@ -57,6 +61,8 @@ async def rows(corridor: Corridor, shipment_id: str) -> tuple[int, int]:
 def attack(posts: list[Post]) -> list[Event]:
     """Aktau's port, no party to a shipment booked through Kuryk: an arrival back-dated by
     decades and a delivery at Aktau."""
+    booking = posts[0].body["booking"]
+    assert "KZAAU" not in booked_route(RULES.topology, booking["origin"], booking["destination"])
     first = domain_event(posts[3])
     return [
         first._replace(
@@ -89,7 +95,7 @@ def metric_samples(corridor: Corridor, name: str) -> dict[tuple[str, ...], float
 async def test_the_attack_leaves_the_victim_unchanged_and_the_attacker_sees_why(
     corridor: Corridor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    posts = journey(41, unique("ATK"), options=TO_POTI)
+    posts = journey(41, unique("ATK"), options=VIA_KURYK)
     half = [domain_event(p) for p in posts[: len(posts) // 2]]
     shipment_id = half[0].shipment_id
     await corridor.tracker.apply(half)
@@ -153,7 +159,7 @@ async def test_events_held_before_the_booking_count_once_it_arrives(corridor: Co
 async def test_the_set_aside_events_are_listed_per_role(corridor: Corridor) -> None:
     """A carrier sees its own, held and refused (a held event past its window is refused,
     hold_expired); operators see all and may filter; other roles get 403."""
-    posts = journey(43, unique("SA"), options=TO_POTI)
+    posts = journey(43, unique("SA"), options=VIA_KURYK)
     await corridor.tracker.apply([domain_event(p) for p in posts[:5]])
     await corridor.tracker.apply(attack(posts))
     unbooked = [domain_event(p) for p in journey(44, unique("SA"), options=TO_POTI)[1:3]]

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from corridor.parties import booked_route
 from corridor.principals import DEMO_PRINCIPALS_FILE, key_hash
+from corridor.topology import load_topology
 from corridor.v1 import events_pb2
 from tests.unit.test_ingest_api import assert_problem
 from tests.unit.test_ingest_support import (
@@ -25,7 +27,8 @@ from tests.unit.test_ingest_support import (
 )
 
 MCM, KTZ, AKTAU = bearer("mcm"), bearer("ktz"), bearer("port-aktau")
-SHIPMENT = "MCM-2026-00042"  # booked CNHRS -> GEPTI: by Kuryk, not Aktau
+SHIPMENT = "MCM-2026-00042"  # booked CNHRS -> GEPTI: by the direct line to Aktau
+TOPOLOGY = load_topology()
 
 
 def registry_with(tmp_path: Path, *entries: dict[str, Any]) -> Path:
@@ -37,10 +40,11 @@ def registry_with(tmp_path: Path, *entries: dict[str, Any]) -> Path:
     return path
 
 
-def booked_client(**settings: Any) -> tuple[Any, FakePublisher]:
+def booked_client(origin: str = "CNHRS", **settings: Any) -> tuple[Any, FakePublisher]:
     publisher = FakePublisher()
     client = make_client(publisher, **settings)
-    response = client.post("/v1/events", json=booking_body(), headers=MCM)
+    booking = booking_body(location=origin, booking={"origin": origin})
+    response = client.post("/v1/events", json=booking, headers=MCM)
     assert response.status_code == 202, response.text
     return client, publisher
 
@@ -55,7 +59,9 @@ def denied(client: Any) -> dict[tuple[str, str], float]:
 
 
 def test_the_attack_of_the_issue_is_refused_as_not_a_party() -> None:
-    client, publisher = booked_client()
+    """Aktau's port delivers at Aktau a shipment booked Almaty -> Poti, routed via Kuryk."""
+    assert "KZAAU" not in booked_route(TOPOLOGY, "KZALA", "GEPTI")
+    client, publisher = booked_client(origin="KZALA")
     delivered = event_body(event_id="aktau-1", event_type="DELIVERED", location="KZAAU", mode=None)
     problem = assert_problem(client.post("/v1/events", json=delivered, headers=AKTAU), 403)
     assert problem["type"] == "/problems/not_a_party"
@@ -65,7 +71,8 @@ def test_the_attack_of_the_issue_is_refused_as_not_a_party() -> None:
 
 
 def test_a_carrier_at_a_node_of_the_booked_route_takes_part() -> None:
-    client, _ = booked_client()
+    assert "KZKUR" in booked_route(TOPOLOGY, "KZALA", "GEPTI")
+    client, _ = booked_client(origin="KZALA")
     response = client.post("/v1/events", json=event_body(location="KZKUR"), headers=KTZ)
     assert response.status_code == 202, response.text
 
@@ -73,7 +80,10 @@ def test_a_carrier_at_a_node_of_the_booked_route_takes_part() -> None:
 def test_a_carrier_named_on_a_leg_takes_part_anywhere() -> None:
     publisher = FakePublisher()
     client = make_client(publisher)
-    booking = booking_body(booking={"legs": [{"carrier": "port-aktau"}]})
+    assert "KZAAU" not in booked_route(TOPOLOGY, "KZALA", "GEPTI")  # via Kuryk
+    booking = booking_body(
+        location="KZALA", booking={"origin": "KZALA", "legs": [{"carrier": "port-aktau"}]}
+    )
     assert client.post("/v1/events", json=booking, headers=MCM).status_code == 202
     arrived = event_body(event_id="aktau-1", event_type="ARRIVED", location="KZAAU")
     assert client.post("/v1/events", json=arrived, headers=AKTAU).status_code == 202

@@ -16,8 +16,10 @@ TOPOLOGY = load_topology()
 REGISTRY = load_registry(DEMO_PRINCIPALS_FILE, TOPOLOGY, "local")
 RULES = TrustRules(TOPOLOGY, REGISTRY)
 BOOKED_AT = datetime(2026, 11, 1, 8, tzinfo=UTC)
-# The victim: booked by the joint company from Khorgos to Poti (via Kuryk).
+# Booked by the joint company from Khorgos to Poti: via the direct Altynkol-Aktau line.
 BOOKING = BookingFacts("mcm", "CNHRS", "GEPTI", BOOKED_AT)
+# The victim: booked by the joint company from Almaty to Poti (via Kuryk, not Aktau).
+VIA_KURYK = BookingFacts("mcm", "KZALA", "GEPTI", BOOKED_AT)
 
 
 def _judge(
@@ -48,9 +50,12 @@ def principal(pid: str) -> Principal:
 
 
 def test_the_booked_route_runs_via_kuryk_not_aktau() -> None:
-    route = RULES.route(BOOKING)
-    assert {"CNHRS", "KZAKL", "KZKUR", "AZBAK", "GEPTI"} <= route
+    route = RULES.route(VIA_KURYK)
+    assert {"KZALA", "KZKUR", "AZBAK", "GEPTI"} <= route
     assert "KZAAU" not in route
+    # From Khorgos, the direct Altynkol-Aktau line is faster: Aktau, not Kuryk.
+    assert {"CNHRS", "KZAKL", "KZAAU", "AZBAK", "GEPTI"} <= RULES.route(BOOKING)
+    assert "KZKUR" not in RULES.route(BOOKING)
 
 
 def test_a_carrier_operating_a_node_of_the_route_is_a_party_there() -> None:
@@ -59,20 +64,23 @@ def test_a_carrier_operating_a_node_of_the_route_is_a_party_there() -> None:
 
 
 def test_the_aktau_port_is_no_party_of_a_shipment_routed_via_kuryk() -> None:
-    verdict = _judge("port-aktau", "ARRIVED", "KZAAU", BOOKED_AT + timedelta(days=3))
+    assert "KZAAU" not in RULES.route(VIA_KURYK)
+    verdict = _judge("port-aktau", "ARRIVED", "KZAAU", BOOKED_AT + timedelta(days=3), VIA_KURYK)
     assert (verdict.outcome, verdict.reason) == ("refused", parties.NOT_A_PARTY)
 
 
 def test_a_carrier_named_on_a_leg_is_a_party_even_off_its_nodes() -> None:
     booking = BookingFacts(
-        "mcm", "CNHRS", "GEPTI", BOOKED_AT, legs=(Leg("port-aktau", "KZAKL", "KZAAU"),)
+        "mcm", "KZALA", "GEPTI", BOOKED_AT, legs=(Leg("port-aktau", "KZALA", "KZAAU"),)
     )
     assert _judge("port-aktau", "ARRIVED", "KZAAU", BOOKED_AT, booking).applies
+    assert "KZAAU" not in RULES.route(VIA_KURYK)
     assert "KZAAU" in RULES.route(booking)  # a leg's route is part of the booked route
 
 
 def test_a_carrier_at_a_route_node_it_does_not_operate_is_refused() -> None:
-    verdict = _judge("gr", "ARRIVED", "KZKUR", BOOKED_AT + timedelta(days=2))
+    assert "KZKUR" in RULES.route(VIA_KURYK)
+    verdict = _judge("gr", "ARRIVED", "KZKUR", BOOKED_AT + timedelta(days=2), VIA_KURYK)
     assert verdict.reason == parties.NOT_A_PARTY
 
 
@@ -146,7 +154,8 @@ def test_the_chosen_booking_does_not_depend_on_arrival_order(order: list[int]) -
 
 
 def test_who_reads_a_shipment() -> None:
-    booking = BookingFacts("mcm", "CNHRS", "GEPTI", BOOKED_AT, parties={"shipper": "shipper-xian"})
+    booking = BookingFacts("mcm", "KZALA", "GEPTI", BOOKED_AT, parties={"shipper": "shipper-xian"})
+    assert "KZAAU" not in RULES.route(booking)  # Almaty -> Poti runs via Kuryk
     scopes = access.access_scopes(RULES, booking)
     readers = {pid for pid in REGISTRY.principals if access.may_read(RULES, principal(pid), scopes)}
     assert readers == {
@@ -155,7 +164,7 @@ def test_who_reads_a_shipment() -> None:
         "shipper-xian", "partner-insurer",  # the named shipper and its partner
         "customs-kz", "customs-ge",  # the route crosses both countries
     }  # fmt: skip
-    assert "port-aktau" not in readers
+    assert "port-aktau" not in readers  # off the route
     assert "consignee-tbilisi" not in readers
     assert not any(
         access.may_read(RULES, principal(pid), access.access_scopes(RULES, None))

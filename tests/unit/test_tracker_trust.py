@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corridor.parties import Verdict, held_verdict
+from corridor.parties import Leg, Verdict, booked_route, held_verdict
 from services.tracker.domain import (
     Event,
     EventType,
@@ -30,6 +30,8 @@ from tests.unit.test_tracker_domain import BOOKING, T0, ev, to_aktau
 from tests.unit.test_tracker_samples import RULES, journey_events
 
 DAY = 24.0
+# Almaty to Poti: the fastest route runs through Kuryk, so the Aktau port takes no part.
+ALMATY_TO_POTI = replace(BOOKING, origin="KZALA", legs=())
 
 
 def view_of(*events: Event) -> ShipmentView:
@@ -48,22 +50,24 @@ def reasons(view: ShipmentView) -> dict[str, tuple[str, str]]:
 
 def test_the_attack_of_issue_10_changes_nothing_and_each_event_is_refused() -> None:
     """Aktau's port posts an arrival back-dated by decades and a delivery at Aktau for a
-    shipment booked from Khorgos to Poti through Kuryk, where Aktau takes no part."""
-    booking = replace(BOOKING, legs=())  # the fastest route: through Kuryk, not Aktau
+    shipment booked from Almaty to Poti, whose route runs through Kuryk: Aktau takes no part.
+    (Khorgos to Poti runs through Aktau since the direct Altynkol-Aktau line.)"""
+    booking = ALMATY_TO_POTI
+    assert "KZAAU" not in booked_route(RULES.topology, "KZALA", "GEPTI")  # via Kuryk
     journey = [
-        ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=booking),
-        ev("DEPARTED", 4, "CNHRS", mode="RAIL", recorded_hours=4),
-        ev("ARRIVED", 5, "KZAKL", mode="RAIL", recorded_hours=5),
+        ev("BOOKED", 0, "KZALA", carrier="mcm", booking=booking),
+        ev("DEPARTED", 4, "KZALA", mode="RAIL", recorded_hours=4),
+        ev("ARRIVED", 76, "KZKUR", mode="RAIL", recorded_hours=76),
     ]
     attack = [
         ev("ARRIVED", -30 * 365 * DAY, "KZAAU", carrier="port-aktau", event_id="old"),
-        ev("DELIVERED", 6, "KZAAU", carrier="port-aktau", event_id="fake", recorded_hours=6),
+        ev("DELIVERED", 77, "KZAAU", carrier="port-aktau", event_id="fake", recorded_hours=77),
     ]
     victim = view_of(*journey)
     attacked = view_of(*journey, *attack)
     assert without_set_aside(attacked) == victim
     assert attacked.status is Status.IN_TRANSIT
-    assert attacked.current_location == "KZAKL"
+    assert attacked.current_location == "KZKUR"
     assert reasons(attacked) == {
         "old": ("refused", "not_a_party"),
         "fake": ("refused", "not_a_party"),
@@ -87,12 +91,13 @@ def test_events_of_a_carrier_off_the_booked_route_never_change_the_state() -> No
 
 
 def test_a_carrier_named_on_a_leg_is_a_party_anywhere() -> None:
-    booking = replace(BOOKING, legs=())
-    base = [ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=booking)]
+    booking = ALMATY_TO_POTI  # via Kuryk: Aktau is not on the booked route
+    base = [ev("BOOKED", 0, "KZALA", carrier="mcm", booking=booking)]
     at_aktau = ev("ARRIVED", 50, "KZAAU", carrier="port-aktau", event_id="p1")
     assert reasons(view_of(*base, at_aktau)) == {"p1": ("refused", "not_a_party")}
-    named = replace(booking, legs=(replace(BOOKING.legs[0], carrier="port-aktau"),))
-    view = view_of(ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=named), at_aktau)
+    named = replace(booking, legs=(Leg("port-aktau"),))  # named, no route of its own
+    assert "KZAAU" not in booked_route(RULES.topology, "KZALA", "GEPTI", named.legs)
+    view = view_of(ev("BOOKED", 0, "KZALA", carrier="mcm", booking=named), at_aktau)
     assert view.set_aside == ()
     assert view.current_location == "KZAAU"
 
