@@ -28,7 +28,8 @@ from services.tracker.domain import (
 from tests.unit.test_tracker_samples import RULES, journey_events
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-# Through Aktau (the fastest route goes through Kuryk): the booking names the legs.
+# Through Aktau (the fastest route, by the direct Altynkol-Aktau line): the booking also
+# names the legs.
 BOOKING = Booking(
     origin="CNHRS",
     destination="GEPTI",
@@ -76,7 +77,8 @@ def view_of(*events: Event) -> ShipmentView:
 
 
 def to_aktau() -> list[Event]:
-    """Booked at Horgos, through Altynkol and Almaty to Aktau, then across the Caspian."""
+    """Booked at Horgos, through Altynkol and Almaty to Aktau (a route off the fastest, which
+    takes the direct line: ktz is named on a leg), then across the Caspian."""
     return [
         ev("BOOKED", 0, "CNHRS", carrier="mcm"),
         ev("GATE_IN", 2, "CNHRS", mode="RAIL", container_no="MCMU1234565"),
