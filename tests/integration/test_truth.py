@@ -132,6 +132,18 @@ def test_the_tracker_s_dwells_are_the_truth(observed: Observed) -> None:
     assert not differences, report(differences)
 
 
+def test_the_tracker_s_segment_runs_are_the_truth(observed: Observed) -> None:
+    """The runs the tracker stored for its ETA statistics (its database, read back)."""
+    differences = [
+        f"{group}/{truth.shipment_id}: {[r[:2] for r in shown]} "
+        f"vs {[(r.origin, r.destination) for r in truth.segments]}"
+        for group, truth in observed.truths()
+        if (shown := observed.segment_runs.get(truth.shipment_id, []))
+        != [(r.origin, r.destination, r.departed_at, r.arrived_at) for r in truth.segments]
+    ]
+    assert not differences, report(differences)
+
+
 def test_the_tracker_s_delivery_and_last_event_are_the_truth(observed: Observed) -> None:
     differences = []
     for group, truth in observed.truths():

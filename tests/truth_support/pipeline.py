@@ -8,18 +8,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
+from corridor import db
 from corridor.journeys import Journey, Post, Truth
 from corridor.settings import KafkaSettings
 from corridor.v1 import charges_pb2, shipments_pb2
 from services.tariff.app import create_app as create_tariff
 from services.tariff.settings import TariffSettings
+from services.tracker.db.tables import segment_times
 from tests.conftest import unique
 from tests.integration.test_tariff_charges import read_to_end, running
 from tests.integration.test_tracker_consumer import (
@@ -44,13 +47,18 @@ class Observed:
     tracker_done: bool
     tariff_done: bool
     read_at: datetime
-    shipments: dict[str, Body]  # GET /v1/shipments/{id}
-    states: dict[str, shipments_pb2.ShipmentState]  # the latest on the shipments topic
-    corridor: Body
-    charges: dict[str, Body]  # GET /v1/shipments/{id}/charges
-    charge_records: dict[str, list[charges_pb2.Charge]]  # in topic order
-    cards: dict[str, Body]  # the card in force on each booking date, as published
-    quotes: dict[str, Body]  # POST /v1/quotes for each booking
+    shipments: dict[str, Body] = field(default_factory=dict)  # GET /v1/shipments/{id}
+    # The latest state of each shipment on the shipments topic.
+    states: dict[str, shipments_pb2.ShipmentState] = field(default_factory=dict)
+    corridor: Body = field(default_factory=dict)  # GET /v1/corridor
+    charges: dict[str, Body] = field(default_factory=dict)  # GET /v1/shipments/{id}/charges
+    # The charges on the charges topic, per shipment in topic order.
+    charge_records: dict[str, list[charges_pb2.Charge]] = field(default_factory=dict)
+    # The card in force on each booking date, as published; POST /v1/quotes per booking.
+    cards: dict[str, Body] = field(default_factory=dict)
+    quotes: dict[str, Body] = field(default_factory=dict)
+    # The tracker's stored segment runs (its ETA statistics), per shipment in order.
+    segment_runs: dict[str, list[tuple[str, str, datetime, datetime]]] = field(default_factory=dict)
 
     def truths(self) -> list[tuple[str, Truth]]:
         return [(group.name, journey.truth) for group, journey in self.chosen]
@@ -140,9 +148,7 @@ class Pipeline:
         tracker_done: bool,
         tariff_done: bool,
     ) -> Observed:
-        seen = Observed(
-            chosen, tracker_done, tariff_done, datetime.now(UTC), {}, {}, {}, {}, {}, {}, {}
-        )
+        seen = Observed(chosen, tracker_done, tariff_done, datetime.now(UTC))
         ids = [journey.truth.shipment_id for _, journey in chosen]
         delivered = {j.truth.shipment_id for _, j in chosen if j.truth.delivered}
 
@@ -177,7 +183,28 @@ class Pipeline:
                 "shipping_date": on,
             }
             seen.quotes[truth.shipment_id] = (await tariff.post("/v1/quotes", json=quote)).json()
+        seen.segment_runs = await self._segment_runs()
         return seen
+
+    async def _segment_runs(self) -> dict[str, list[tuple[str, str, datetime, datetime]]]:
+        engine = db.make_engine(self.tracker_settings.database_url)
+        runs: dict[str, list[tuple[str, str, datetime, datetime]]] = {}
+        try:
+            async with engine.connect() as conn:
+                st = segment_times
+                query = select(
+                    st.c.shipment_id,
+                    st.c.origin,
+                    st.c.destination,
+                    st.c.departed_at,
+                    st.c.arrived_at,
+                ).order_by(st.c.shipment_id, st.c.seq)
+                for row in await conn.execute(query):
+                    run = (row.origin, row.destination, row.departed_at, row.arrived_at)
+                    runs.setdefault(row.shipment_id, []).append(run)
+        finally:
+            await engine.dispose()
+        return runs
 
     async def _read_services(
         self,
