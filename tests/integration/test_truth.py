@@ -14,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from corridor.devstack import EmbeddedBroker
-from corridor.journeys import Truth
 from corridor.settings import KafkaSettings
 from corridor.topology import load_topology
 from corridor.v1 import shipments_pb2
@@ -28,7 +25,6 @@ from tests.truth_support.expected import (
     expected_corridor,
     expected_dwells,
     expected_sections,
-    expected_storage,
     expected_through,
     from_proto,
     moment,
@@ -41,7 +37,7 @@ from tests.truth_support.journeys import (
     posting_phases,
     reported_after_delivery,
 )
-from tests.truth_support.pipeline import Observed, Pipeline, booking_date
+from tests.truth_support.pipeline import Observed, Pipeline, databases, expected_charge
 
 pytestmark = pytest.mark.integration
 
@@ -58,16 +54,6 @@ def backend(request: pytest.FixtureRequest) -> Callable[[], Awaitable[str]] | No
         return None
     factory: Callable[[], Awaitable[str]] = request.getfixturevalue("new_postgres_database")
     return factory
-
-
-async def databases(backend: Callable[[], Awaitable[str]] | None, root: Path) -> tuple[str, str]:
-    """The tracker's and the tariff's databases (each service migrates its own)."""
-    if backend is None:
-        return (
-            f"sqlite+aiosqlite:///{root / 'tracker.db'}",
-            f"sqlite+aiosqlite:///{root / 'tariff.db'}",
-        )
-    return str(await backend()), str(await backend())
 
 
 @pytest.fixture(scope="module")
@@ -265,15 +251,6 @@ def test_the_corridor_s_through_transit_is_recomputed_from_the_truth(observed: O
     assert shown == expected_through(truths, as_of, window, TOPOLOGY)
 
 
-def expected_charge(observed: Observed, truth: Truth) -> tuple[Decimal, list[tuple[Any, ...]]]:
-    """The total and the storage lines: the booked quote plus storage for the dwell."""
-    card = observed.cards[booking_date(truth)]
-    assert card["currency"] in ("USD", "EUR"), "the expectation rounds to cents"
-    storage = expected_storage(truth, card, TOPOLOGY)
-    quoted = Decimal(observed.quotes[truth.shipment_id]["total"])
-    return quoted + sum((line[3] for line in storage), Decimal(0)), storage
-
-
 def test_the_tariff_s_charges_are_the_booked_quote_plus_storage_for_the_true_dwell(
     observed: Observed,
 ) -> None:
@@ -291,7 +268,7 @@ def test_the_tariff_s_charges_are_the_booked_quote_plus_storage_for_the_true_dwe
         if not body.get("charges"):
             differences.append(f"{group}/{truth.shipment_id}: delivered, not charged")
             continue
-        total, storage = expected_charge(observed, truth)
+        total, storage = expected_charge(observed, truth, TOPOLOGY)
         storage_lines += len(storage)
         last = body["charges"][-1]  # every revision in order: the last counts
         shown = [
@@ -322,7 +299,7 @@ def test_the_latest_charge_on_the_charges_topic_is_the_truth(observed: Observed)
         if not records:
             differences.append(f"{group}/{truth.shipment_id}: no charge published")
             continue
-        total, storage = expected_charge(observed, truth)
+        total, storage = expected_charge(observed, truth, TOPOLOGY)
         last = records[-1]  # one key, one partition: the topic's order is the tariff's
         shown = [
             (s.node, s.operator, s.days, Decimal(s.amount))

@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from corridor import db
 from corridor.journeys import Journey, Post, Truth
 from corridor.settings import KafkaSettings
+from corridor.topology import Topology
 from corridor.v1 import charges_pb2, shipments_pb2
 from services.tariff.app import create_app as create_tariff
 from services.tariff.settings import TariffSettings
@@ -31,6 +34,7 @@ from tests.integration.test_tracker_consumer import (
     running_tracker,
     settings_for,
 )
+from tests.truth_support.expected import expected_storage
 from tests.truth_support.journeys import Group
 from tests.unit.test_tracker_samples import cargo_event
 
@@ -97,6 +101,28 @@ def took_all(
 
 def booking_date(truth: Truth) -> str:
     return truth.booked_at.astimezone(UTC).date().isoformat()
+
+
+async def databases(backend: Callable[[], Awaitable[str]] | None, root: Path) -> tuple[str, str]:
+    """The tracker's and the tariff's databases (each service migrates its own)."""
+    if backend is None:
+        return (
+            f"sqlite+aiosqlite:///{root / 'tracker.db'}",
+            f"sqlite+aiosqlite:///{root / 'tariff.db'}",
+        )
+    return str(await backend()), str(await backend())
+
+
+def expected_charge(
+    observed: Observed, truth: Truth, topology: Topology
+) -> tuple[Decimal, list[tuple[Any, ...]]]:
+    """The total and the storage lines: the booked quote (``POST /v1/quotes``) plus storage
+    for the true dwell under the card in force on the booking date (``GET /v1/tariffs``)."""
+    card = observed.cards[booking_date(truth)]
+    assert card["currency"] in ("USD", "EUR"), "the expectation rounds to cents"
+    storage = expected_storage(truth, card, topology)
+    quoted = Decimal(observed.quotes[truth.shipment_id]["total"])
+    return quoted + sum((line[3] for line in storage), Decimal(0)), storage
 
 
 class Pipeline:
