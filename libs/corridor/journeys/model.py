@@ -69,8 +69,9 @@ class JourneyOptions:
     same_instant_rate: float = 0.0
     # Each post leaves out ``mode`` (the route still knows it).
     modeless_rate: float = 0.0
-    # Each actual post after the booking is received ``late_days`` after it happened (and
-    # posted after later ones); the others ``report_minutes`` after.
+    # With this probability, each actual post after the booking is received ``late_days``
+    # after it happened (and posted after later ones); the others ``report_minutes`` after.
+    # Received times are set (``Post.recorded_at``) when this is above 0 or posts shuffled.
     late_rate: float = 0.0
     late_days: tuple[float, float] = (0.5, 4.0)
     report_minutes: tuple[float, float] = (1.0, 30.0)
