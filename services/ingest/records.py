@@ -113,10 +113,6 @@ def cargo_message(event: ReportedEvent, carrier: str) -> events_pb2.CargoEvent:
     )
 
 
-def event_record(event: ReportedEvent, carrier: str, recorded_at: datetime) -> OutgoingRecord:
-    return event_records([event], carrier, recorded_at)[0]
-
-
 def event_records(
     events: list[ReportedEvent], carrier: str, recorded_at: datetime
 ) -> list[OutgoingRecord]:

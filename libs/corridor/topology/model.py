@@ -221,10 +221,6 @@ class Topology:
         dwell = sum(self.nodes[seg.destination].dwell_hours for seg in route[:-1])
         return moving + dwell
 
-    def section_of(self, code: str) -> str:
-        """The country section a node belongs to."""
-        return self.node(code).country
-
 
 def _parse(raw: Mapping[str, Any]) -> Topology:
     try:
