@@ -70,8 +70,12 @@ def schemathesis(service: str, url: str, budget: Budget, workdir: Path) -> int:
     if service in HEADERS:
         argv += ["-H", HEADERS[service]]
     log = workdir / f"schemathesis-{service}.log"
+    # Run in the work directory: schemathesis keeps its cache (.schemathesis/) in the current
+    # directory, and a deterministic run needs none across runs.
     with log.open("w") as out:
-        code = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=900).returncode
+        code = subprocess.run(
+            argv, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, timeout=900
+        ).returncode
     summary = [line for line in log.read_text().splitlines() if line.strip()][-6:]
     print(f"http {service:<8} schemathesis exit={code} ({log})", flush=True)
     for line in summary:
