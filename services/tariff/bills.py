@@ -41,6 +41,14 @@ class Bill:
     latest: Mapping[str, Any] | None
     computed_at: datetime
 
+    @property
+    def charge_id(self) -> str:
+        return str(self.document["charge_id"])
+
+    @property
+    def revision(self) -> int:
+        return int(self.document["revision"])
+
     def row(self) -> dict[str, Any]:
         doc = self.document
         return {

@@ -34,6 +34,6 @@ class EventConsumer:
                 letters.append(DeadLetter(sources[rejection.index], rejection.reason))
             if applied.issued:
                 # Committed; a broker failure here leaves them to the outbox task (every
-                # TARIFF_OUTBOX_INTERVAL_SECONDS), as does a batch that issued nothing.
-                await self.outbox.flush()
+                # TARIFF_OUTBOX_INTERVAL_SECONDS), which also retries earlier failures.
+                await self.outbox.publish(applied.issued)
         return letters

@@ -64,7 +64,7 @@ class Outcome:
 @dataclass(frozen=True)
 class Applied:
     rejections: list[Rejection]
-    issued: int  # charge revisions committed (to publish)
+    issued: list[Bill]  # the charge revisions committed (to publish)
 
 
 class Tariff:
@@ -103,7 +103,7 @@ class Tariff:
 
     async def apply_batch(self, events: Sequence[ShipmentEvent]) -> Applied:
         outcome = await self._transaction(lambda repo: self._apply(repo, events))
-        return Applied(sorted(outcome.rejections, key=lambda r: r.index), len(outcome.bills))
+        return Applied(sorted(outcome.rejections, key=lambda r: r.index), outcome.bills)
 
     async def _transaction(self, work: Callable[[Repository], Awaitable[Outcome]]) -> Outcome:
         for attempt in range(1, ATTEMPTS + 1):
