@@ -1,7 +1,8 @@
 """The tariff's reads and writes inside one session (the caller's transaction), set-based
 as the tracker's store: a batch costs a constant number of statements, however many events
 and shipments it holds. Rows go in as multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (with
-``RETURNING`` where the caller must learn what was new); reads take the touched shipments'
+``RETURNING`` where the caller must learn what was new; one array per column on PostgreSQL,
+``arrays``); reads take the touched shipments'
 ids as ``IN`` lists, in chunks of ``CHUNK`` (a consumer batch is at most 500 records, so
 one chunk).
 """
@@ -14,10 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Text, bindparam, cast, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corridor.parties import BookingClaim
+from services.tariff.db import arrays
 from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
 from services.tariff.trust import Claim, ClaimBody, StoredMovement
 
@@ -57,10 +59,6 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert(self, table: Table) -> Any:
-        dialect = self.session.get_bind().dialect.name
-        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
     async def _insert_ignoring(
         self,
         table: Table,
@@ -73,12 +71,19 @@ class Repository:
         if not rows:
             return []
         ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
-        statement = self._insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        if self.session.get_bind().dialect.name == "postgresql":
+            names = tuple(ordered[0])
+            result = await self.session.execute(
+                arrays.statement(table, names, keys, returning),
+                arrays.parameters(table, ordered),
+            )
+            return list(result) if returning else []
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys))
         if not returning:
             await self.session.execute(statement, ordered)
             return []
-        statement = statement.returning(*(table.c[n] for n in returning))
-        return list(await self.session.execute(statement, ordered))
+        returns = statement.returning(*(table.c[n] for n in returning))
+        return list(await self.session.execute(returns, ordered))
 
     async def record_seen(self, rows: Sequence[dict[str, Any]]) -> set[Key]:
         """Record events' digests (``carrier``, ``event_id``, ``digest``); the keys that
