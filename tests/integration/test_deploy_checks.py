@@ -1,8 +1,9 @@
 """The deployment files pass their offline checks, and the checks catch what they must.
 
-The checks need docker compose, kubectl (or kustomize) and promtool, which
-scripts/install_deploy_tools.sh installs. Without them these tests skip, unless
-CORRIDOR_REQUIRE_DEPLOY_TOOLS=1 (CI), where a missing tool fails them.
+The checks need docker compose, kubectl (or kustomize), promtool and hadolint, which
+scripts/install_deploy_tools.sh installs (hadolint also comes with the dev extra). Without
+them these tests skip, unless CORRIDOR_REQUIRE_DEPLOY_TOOLS=1 (CI), where a missing tool fails
+them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploycheck import compose, k8s, k8s_rules, k8s_trust, prometheus, tools
+from scripts.deploycheck import compose, dockerfile, k8s, k8s_rules, k8s_trust, prometheus, tools
 from scripts.deploycheck.k8s import Object
 
 pytestmark = pytest.mark.integration
@@ -377,3 +378,17 @@ def test_invalid_promql_in_a_dashboard_is_caught(tmp_path: Path) -> None:
 
     assert len(problems) == 1
     assert problems[0].startswith("invalid PromQL in broken.json: unclosed [A]")
+
+
+def test_hadolint_catches_a_latest_image_and_a_pip_cache(tmp_path: Path) -> None:
+    require(tools.hadolint)
+    assert dockerfile.hadolint() == []
+    path = tmp_path / "Dockerfile"
+    path.write_text(
+        "FROM python:latest\nWORKDIR /app\nCOPY . .\nRUN pip install .\nUSER 10001:10001\n"
+    )
+
+    problems = "\n".join(dockerfile.hadolint(path))
+
+    assert "DL3007" in problems  # the latest tag
+    assert "DL3042" in problems  # pip install without --no-cache-dir

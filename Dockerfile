@@ -1,0 +1,66 @@
+# syntax=docker/dockerfile:1.19
+# corridor's images, built with the repository root as context. One per service:
+#   docker build --build-arg SERVICE=ingest -t corridor-ingest:local .     (tracker, tariff)
+# and the carrier simulator of compose's demo profile, a development tool:
+#   docker build --target demo -t corridor-demo:local .
+#
+# The package is installed with its pinned dependencies into a venv in a build stage, and only
+# that venv goes onto a clean slim image, which runs as an unprivileged user. A service image
+# holds what a service runs and nothing else: not the `dev` extra (the embedded broker, the
+# test and lint tools) and not the development modules (the `corridor` CLI and its dev stack,
+# the journey generator, the carrier simulator), which the build stage never copies.
+# `scripts/check_deploy.sh compose` checks this file (hadolint and the house's rules).
+
+FROM python:3.11.14-slim-trixie AS base
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin corridor \
+ && mkdir -p /app && chown corridor:corridor /app
+WORKDIR /app
+
+FROM base AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+# The context is what .dockerignore lets in: pyproject.toml, requirements.lock, README.md,
+# libs/ and services/.
+COPY --exclude=libs/corridor/cli.py \
+     --exclude=libs/corridor/devstack.py \
+     --exclude=libs/corridor/journeys \
+     --exclude=services/ingest/simulator \
+     . .
+RUN pip install --no-cache-dir -c requirements.lock .
+
+# The demo: the same venv with the development modules added (still no `dev` extra: the
+# simulator needs neither the broker nor the test tools).
+FROM build AS demo-build
+COPY libs ./libs
+COPY services ./services
+RUN pip install --no-cache-dir --no-deps --force-reinstall -c requirements.lock .
+
+FROM base AS demo
+COPY --from=demo-build /opt/venv /opt/venv
+USER 10001:10001
+CMD ["python", "-m", "services.ingest.simulator"]
+
+# A service (the default target). Production by default: the settings refuse the demo keys
+# unless <SVC>_ENVIRONMENT says otherwise (only `corridor run` is local).
+FROM base
+ARG SERVICE
+COPY --from=build /opt/venv /opt/venv
+# Fails the build on a name that is not a service, or on a service that would need a module
+# the build stage left out.
+RUN python -c 'import importlib, sys; service = sys.argv[1]; \
+      importlib.import_module(f"services.{service}.__main__"); \
+      importlib.import_module(f"services.{service}.app")' \
+    "${SERVICE:?build with --build-arg SERVICE=ingest, tracker or tariff}"
+LABEL org.opencontainers.image.title="corridor-${SERVICE}"
+# Each service reads only its own <SVC>_ variables: in a container, every one listens on all
+# interfaces, on its own port (ingest 8001, tracker 8002, tariff 8003).
+ENV CORRIDOR_SERVICE=${SERVICE} \
+    INGEST_HOST=0.0.0.0 \
+    TRACKER_HOST=0.0.0.0 \
+    TARIFF_HOST=0.0.0.0
+USER 10001:10001
+CMD ["sh", "-c", "exec python -m \"services.${CORRIDOR_SERVICE}\""]
