@@ -30,7 +30,9 @@ COPY --exclude=libs/corridor/cli.py \
      --exclude=libs/corridor/journeys \
      --exclude=services/ingest/simulator \
      . .
-RUN pip install --no-cache-dir -c requirements.lock .
+# The `corridor` command is the CLI of `corridor run`, whose module stayed out: drop its script.
+RUN pip install --no-cache-dir -c requirements.lock . \
+ && rm /opt/venv/bin/corridor
 
 # The demo: the same venv with the development modules added (still no `dev` extra: the
 # simulator needs neither the broker nor the test tools).
