@@ -46,8 +46,8 @@ def stages(text: str) -> list[Stage]:
         op, _, args = line.partition(" ")
         op, args = op.upper(), " ".join(args.split())
         if op == "FROM":
-            base, _, name = args.partition(" AS ")
-            result.append(Stage(name.strip() or f"stage {len(result)}", base.strip()))
+            base, *name = re.split(r"\s+as\s+", args, maxsplit=1, flags=re.IGNORECASE)
+            result.append(Stage(name[0] if name else f"stage {len(result)}", base))
         elif result:
             result[-1].instructions.append((op, args))
     return result
@@ -143,12 +143,11 @@ def _brings(copy: str, module: str) -> bool:
     if any(w.startswith("--from=") for w in words):
         return False
     excluded = {w[len("--exclude=") :].rstrip("/") for w in words if w.startswith("--exclude=")}
-    sources = [w.removeprefix("./").rstrip("/") or "." for w in words if not w.startswith("--")][
-        :-1
-    ]
+    paths = [w.removeprefix("./").rstrip("/") or "." for w in words if not w.startswith("--")]
+    sources = paths[:-1]  # the last is the destination
     module_path = source_path(module).relative_to(ROOT).as_posix()
     for source in sources:
-        if source in (".", "") or module_path == source or module_path.startswith(f"{source}/"):
+        if source == "." or module_path == source or module_path.startswith(f"{source}/"):
             relative = module_path if source == "." else module_path.removeprefix(f"{source}/")
             if relative not in excluded and module_path not in excluded:
                 return True

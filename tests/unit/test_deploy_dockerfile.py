@@ -105,7 +105,7 @@ def test_a_broken_rule_is_caught(tmp_path: Path, old: str, new: str, problem: st
 
 
 def test_the_stages_are_read_with_their_continuations_joined() -> None:
-    stages = dockerfile.stages("FROM a:1 AS one\nRUN x \\\n && y\n# note\nFROM one\nUSER 1:1\n")
+    stages = dockerfile.stages("FROM a:1 as one\nRUN x \\\n && y\n# note\nFROM one\nUSER 1:1\n")
 
     assert [(s.name, s.base) for s in stages] == [("one", "a:1"), ("stage 1", "one")]
     assert stages[0].instructions == [("RUN", "x && y")]
