@@ -1,7 +1,8 @@
 """The issue's end-to-end test: a journey with a long port dwell posted at ingest, as the
 carriers post it, produces exactly one Charge with the storage surcharge on
-cargo.charges.v1, and the tariff's API shows it. Broker, ingest and tariff run as
-processes; the broker is private to the test, so tariff consumes cargo.events.v1."""
+cargo.charges.v1, and the tariff's API shows it; a departure posted after the charge
+publishes its revision 2. Broker, ingest and tariff run as processes; the broker is private
+to the test, so tariff consumes cargo.events.v1."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port, python_module
 from corridor.devstack import wait_for_http as wait_until_ready
+from corridor.journeys import Post
 from corridor.kafka import CHARGES_TOPIC, EVENTS_TOPIC
 from corridor.v1 import charges_pb2
 from services.tariff.settings import SHIPPED_CARDS
@@ -193,6 +195,52 @@ async def test_a_journey_posted_at_ingest_is_charged_once_with_the_storage_surch
     # The Aktau port sees the bill, and of the revenue only its own share.
     port = await http.get(url, headers={"Authorization": "Bearer demo-port-aktau"})
     assert [s["operator"] for s in port.json()["charges"][0]["apportionment"]] == ["PORT-AKTAU"]
+
+
+async def test_a_departure_posted_after_the_delivery_revises_the_charge(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    shipment_id = unique("SHP-E2E")
+    posts = long_aktau_journey(shipment_id, datetime.now(UTC) - timedelta(days=25))
+    late = next(
+        p for p in posts if p.body["event_type"] == "DEPARTED" and p.body["location"] == "KZAAU"
+    )
+
+    def mine(records: list[object]) -> list[charges_pb2.Charge]:
+        return [
+            charges_pb2.Charge.FromString(r.value)  # type: ignore[attr-defined]
+            for r in records
+            if r.key == shipment_id.encode()  # type: ignore[attr-defined]
+        ]
+
+    async def post(batch: list[Post]) -> None:
+        for p in batch:
+            response = await http.post(
+                f"{stack.ingest}/v1/events",
+                json=p.body,
+                headers={"Authorization": f"Bearer demo-{p.carrier}"},
+            )
+            assert response.status_code == 202, (p.body, response.text, show_logs(stack.logs))
+
+    # Charged first without the departure from Aktau, which is posted after the charge.
+    await post([p for p in posts if p is not late])
+    await read_records(stack.bootstrap, CHARGES_TOPIC, lambda rs: len(mine(rs)) >= 1, within=60)
+    await post([late])
+    records = await read_records(
+        stack.bootstrap, CHARGES_TOPIC, lambda rs: len(mine(rs)) >= 2, within=60
+    )
+    first, second = sorted(mine(records), key=lambda c: c.revision)
+    assert (first.revision, second.revision) == (1, 2)
+    assert first.charge_id == second.charge_id
+    # The storage at Aktau the late departure closes: 3 days at the card's rate.
+    [storage] = [s for s in second.surcharges if s.kind == "storage" and s.node == "KZAAU"]
+    assert Decimal(second.difference) == Decimal(storage.amount) > 0
+    assert Decimal(second.total) == Decimal(first.total) + Decimal(second.difference)
+    response = await http.get(
+        f"{stack.tariff}/v1/shipments/{shipment_id}/charges",
+        headers={"Authorization": "Bearer demo-mcm"},
+    )
+    assert [c["revision"] for c in response.json()["charges"]] == [1, 2]
 
 
 def test_the_tariff_process_refuses_to_start_on_an_invalid_card(tmp_path: Path) -> None:
