@@ -199,5 +199,6 @@ async def _reconcile_charges(
                 continue
             body = response.json()
             charges = body if isinstance(body, list) else body.get("charges", [])
-            if len(charges) > 1:
+            # Revisions of one charge share its charge_id: two ids are two charges.
+            if len({c["charge_id"] for c in charges}) > 1:
                 result.charged_twice += 1
