@@ -37,6 +37,21 @@ class Statistics:
 
     segment_hours: Mapping[tuple[str, str], float] = field(default_factory=dict)
     dwell_hours: Mapping[str, float] = field(default_factory=dict)
+    # The expected hours from a node to a destination, computed once per ``Statistics``
+    # (they are refreshed every few seconds; every change of a shipment needs them).
+    _rest: dict[tuple[int, str, str], float] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def rest_hours(self, topology: Topology, route: Sequence[Segment], destination: str) -> float:
+        """``_hours`` of ``route`` (from its first node) to ``destination``, memoised."""
+        if not route:
+            return 0.0
+        key = (id(topology), route[0].origin, destination)
+        known = self._rest.get(key)
+        if known is None:
+            known = self._rest[key] = _hours(route, destination, topology, self)
+        return known
 
     def segment(self, seg: Segment) -> float:
         """The expected hours of a directed segment: its median, else its reference."""
@@ -114,7 +129,7 @@ def current_step(view: ShipmentView, topology: Topology, stats: Statistics) -> S
         if not route:  # left its destination again: expected back at once
             return Step(view.departed_from, True, 0.0, at, 0.0, at)
         first = stats.segment(route[0])
-        total = _hours(route, destination, topology, stats)
+        total = stats.rest_hours(topology, route, destination)
         ends_at = at + timedelta(hours=first)
         return Step(
             view.departed_from, True, first, ends_at, total - first, at + timedelta(hours=total)
@@ -128,7 +143,7 @@ def current_step(view: ShipmentView, topology: Topology, stats: Statistics) -> S
     if route is None:
         return None
     ends_at = max(since + timedelta(hours=dwell), last.occurred_at)
-    rest = _hours(route, destination, topology, stats)
+    rest = stats.rest_hours(topology, route, destination)
     return Step(here, False, dwell, ends_at, rest, ends_at + timedelta(hours=rest))
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
+from corridor import movements
 from corridor.movements import NO_ROUTE, Stay, crossing_mode, dwell_step, route_positions
 from corridor.parties import TrustRules, Verdict
 from corridor.topology import Topology
@@ -70,6 +71,8 @@ CASPIAN = "XC"
 OTHER_SEA = "XB"  # the Black Sea: the only other sea leg of the corridor's reference data
 CASPIAN_STATES = frozenset({"KZ", "AZ", "TM", "RU", "IR"})
 T = TypeVar("T")
+# The events that may open, close or abandon a stay (``corridor.movements``).
+DWELL_EVENTS = movements.DWELL_ENDS | {movements.ARRIVING}
 MOVING_ON = frozenset({EventType.ARRIVED, EventType.DEPARTED})
 
 
@@ -293,6 +296,10 @@ def _track_sections(view: ShipmentView, event: Event, topology: Topology) -> Non
 def _track_dwell(view: ShipmentView, event: Event, topology: Topology) -> None:
     """The dwell rule of ``corridor.movements`` (the tariff's storage uses it too)."""
     open_dwell = view.dwells[-1] if view.dwells and view.dwells[-1].departed_at is None else None
+    if (open_dwell is None or open_dwell.node == event.location) and (
+        event.event_type not in DWELL_EVENTS
+    ):
+        return  # neither opens, closes nor abandons a stay (the common case: spelled out)
     stay = None if open_dwell is None else Stay(open_dwell.node, open_dwell.arrived_at)
     closed, still = dwell_step(stay, event.event_type, event.location, event.occurred_at, topology)
     if still is stay:
