@@ -21,16 +21,14 @@ from services.tracker.domain.events import (
     OrderKey,
 )
 from services.tracker.domain.fold import (
-    CASPIAN,
     LateEvent,
     advance,
     can_advance,
-    dwell_kind,
     fold,
-    newly_closed,
-    sea_section,
     unique_in_order,
 )
+from services.tracker.domain.kpis import newly_closed
+from services.tracker.domain.tracks import CASPIAN, dwell_kind, sea_section
 from services.tracker.domain.view import (
     TEU,
     Dwell,

@@ -40,11 +40,9 @@ Rules (docs/tracker.md explains them):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Iterable, Mapping
 
-from corridor import movements
-from corridor.movements import NO_ROUTE, Stay, crossing_mode, dwell_step, route_positions
+from corridor.movements import NO_ROUTE, route_positions
 from corridor.parties import TrustRules, Verdict
 from corridor.topology import Topology
 from services.tracker.domain import trust
@@ -57,22 +55,10 @@ from services.tracker.domain.events import (
     LastEvent,
     OrderKey,
 )
-from services.tracker.domain.view import (
-    Dwell,
-    Milestone,
-    Section,
-    SegmentTime,
-    ShipmentView,
-    Status,
-)
+from services.tracker.domain.tracks import track_dwell, track_sections, track_segments
+from services.tracker.domain.view import Milestone, Section, ShipmentView, Status
 
 ACT = Classifier.ACT
-CASPIAN = "XC"
-OTHER_SEA = "XB"  # the Black Sea: the only other sea leg of the corridor's reference data
-CASPIAN_STATES = frozenset({"KZ", "AZ", "TM", "RU", "IR"})
-T = TypeVar("T")
-# The events that may open, close or abandon a stay (``corridor.movements``).
-DWELL_EVENTS = movements.DWELL_ENDS | {movements.ARRIVING}
 MOVING_ON = frozenset({EventType.ARRIVED, EventType.DEPARTED})
 
 
@@ -218,9 +204,9 @@ def _step(
         view.here_since = event.occurred_at
     view.current_location = event.location
     view.last_event = LastEvent.of(event)
-    _track_sections(view, event, topology)
-    _track_dwell(view, event, topology)
-    _track_segments(view, event, topology)
+    track_sections(view, event, topology)
+    track_dwell(view, event, topology)
+    track_segments(view, event, topology)
     if event.event_type is EventType.CUSTOMS_HOLD:
         view.held_since, view.hold_reason = event.occurred_at, event.reason
     elif event.event_type in (EventType.CUSTOMS_RELEASED, EventType.DEPARTED) or moved_on:
@@ -253,122 +239,3 @@ def _record_milestone(view: ShipmentView, event: Event) -> None:
             return
     view.milestones.append(milestone)
     view.milestones.sort(key=lambda m: m.slot)  # one order whatever the arrival order
-
-
-def sea_section(port_country: str) -> str:
-    return CASPIAN if port_country in CASPIAN_STATES else OTHER_SEA
-
-
-def _country(code: str, topology: Topology) -> str:
-    node = topology.nodes.get(code)
-    return node.country if node is not None else code[:2]
-
-
-def departure_mode(event: Event, topology: Topology, destination: str) -> str:
-    """The mode of a departure: as reported, else the reference data's segment from its node
-    towards the destination (so the sea crossings never depend on the optional ``mode``)."""
-    return event.mode or crossing_mode(topology, event.location, destination)
-
-
-def _track_sections(view: ShipmentView, event: Event, topology: Topology) -> None:
-    current = view.sections[-1] if view.sections and view.sections[-1].exited_at is None else None
-    if (
-        event.event_type is EventType.DEPARTED
-        and departure_mode(event, topology, view.destination) == "VESSEL"
-    ):
-        where = sea_section(_country(event.location, topology))
-    elif (
-        current is not None
-        and current.country in (CASPIAN, OTHER_SEA)
-        and event.location == view.departed_from
-        and event.event_type is not EventType.ARRIVED
-    ):
-        where = current.country  # reported at sea against the port of departure
-    else:
-        where = _country(event.location, topology)
-    if current is not None and current.country == where:
-        return
-    if current is not None:
-        view.sections[-1] = Section(current.country, current.entered_at, event.occurred_at)
-    view.sections.append(Section(where, event.occurred_at))
-
-
-def _track_dwell(view: ShipmentView, event: Event, topology: Topology) -> None:
-    """The dwell rule of ``corridor.movements`` (the tariff's storage uses it too)."""
-    open_dwell = view.dwells[-1] if view.dwells and view.dwells[-1].departed_at is None else None
-    if (open_dwell is None or open_dwell.node == event.location) and (
-        event.event_type not in DWELL_EVENTS
-    ):
-        return  # neither opens, closes nor abandons a stay (the common case: spelled out)
-    stay = None if open_dwell is None else Stay(open_dwell.node, open_dwell.arrived_at)
-    closed, still = dwell_step(stay, event.event_type, event.location, event.occurred_at, topology)
-    if still is stay:
-        return  # nothing changed
-    if open_dwell is not None:
-        view.dwells.pop()  # closed now, or dropped (the departure was never reported)
-    if closed is not None:
-        view.dwells.append(Dwell(closed.node, closed.arrived_at, closed.departed_at))
-    if still is not None:
-        view.dwells.append(Dwell(still.node, still.arrived_at))
-
-
-def _track_segments(view: ShipmentView, event: Event, topology: Topology) -> None:
-    if event.event_type is EventType.DEPARTED:
-        view.departed_from, view.departed_at = event.location, event.occurred_at
-        return
-    if not view.departed_from or event.location == view.departed_from:
-        return
-    if (
-        event.event_type is EventType.ARRIVED
-        and view.departed_at is not None
-        and topology.segment(view.departed_from, event.location) is not None
-    ):
-        view.segments.append(
-            SegmentTime(view.departed_from, event.location, view.departed_at, event.occurred_at)
-        )
-    view.departed_from, view.departed_at = "", None
-
-
-def dwell_kind(code: str, topology: Topology) -> str:
-    """``border`` or ``port``: the label of the dwell KPI (a border port counts as border)."""
-    node = topology.nodes.get(code)
-    return "border" if node is not None and node.is_border else "port"
-
-
-def newly_closed(old: ShipmentView | None, new: ShipmentView) -> tuple[list[Section], list[Dwell]]:
-    """Sections and dwells closed in ``new`` that were not closed in ``old`` (for KPIs).
-
-    Matched by identity, not position: a section is the n-th visit to its country, a dwell
-    the n-th stay at its node. A late event that re-folds the journey (inserting a section
-    before, or moving a time) observes nothing twice: each is observed once per shipment."""
-    sections = _closed(new.sections, _section_identity)
-    dwells = _closed(new.dwells, _dwell_identity)
-    if old is not None:
-        seen_sections = set(_closed(old.sections, _section_identity))
-        seen_dwells = set(_closed(old.dwells, _dwell_identity))
-        sections = {k: v for k, v in sections.items() if k not in seen_sections}
-        dwells = {k: v for k, v in dwells.items() if k not in seen_dwells}
-    return list(sections.values()), list(dwells.values())
-
-
-def _section_identity(item: Section) -> tuple[str, bool]:
-    return item.country, item.exited_at is not None
-
-
-def _dwell_identity(item: Dwell) -> tuple[str, bool]:
-    return item.node, item.departed_at is not None
-
-
-def _closed(
-    items: Iterable[T], identity: Callable[[T], tuple[str, bool]]
-) -> dict[tuple[str, int], T]:
-    """The closed items by ``(place, n)``: the n-th visit to that place."""
-    visits: dict[str, int] = {}
-    closed: dict[tuple[str, int], T] = {}
-    for item in items:
-        place, done = identity(item)
-        n = visits.get(place, 0)
-        visits[place] = n + 1
-        if done:
-            closed[(place, n)] = item
-    return closed
