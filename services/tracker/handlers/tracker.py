@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor.kafka import utcnow
 from corridor.parties import TrustRules
-from services.tracker.db import store
+from services.tracker.db import statistics, store
 from services.tracker.domain import (
     Classifier,
     Event,
@@ -112,7 +112,7 @@ class Tracker:
         now = time.monotonic()
         if self._stats is None or now - self._stats_loaded >= self.stats_refresh_seconds:
             async with self.engine.connect() as conn:
-                self._stats = await store.load_statistics(
+                self._stats = await statistics.load_statistics(
                     conn, self.eta_recent_samples, self.eta_min_samples
                 )
             self._stats_loaded = now
@@ -296,4 +296,4 @@ class Tracker:
 
     async def prune(self, retention: timedelta) -> None:
         async with self.engine.begin() as conn:
-            await store.prune(conn, self.clock() - retention)
+            await statistics.prune(conn, self.clock() - retention)
