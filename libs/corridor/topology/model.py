@@ -19,7 +19,6 @@ DATA_FILE = Path(__file__).with_name("corridor.yaml")
 LOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 NODE_KINDS = frozenset({"border", "port", "hub", "gauge_change"})
 MODES = frozenset({"RAIL", "VESSEL", "TRUCK"})
-CASPIAN = "XC"
 
 
 class TopologyError(ValueError):
@@ -209,11 +208,8 @@ class Topology:
 
     def reference_hours(self, origin: str, destination: str) -> float | None:
         """Reference time from arrival at ``origin`` to arrival at ``destination``: the
-        route's segment hours plus the dwell of every node in between (not the origin's,
-        not the destination's); ``None`` when there is no route.
-
-        The route is still the fastest by segment hours: dwell does not choose it. This is
-        the tracker's ETA before it has learned any actual times."""
+        route's segment hours plus the dwell of every node in between; ``None`` when there
+        is no route. (Dwell does not choose the route.) The ETA before any medians."""
         route = self.route(origin, destination)
         if route is None:
             return None
