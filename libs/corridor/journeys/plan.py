@@ -6,9 +6,8 @@ reference ``dwell_hours`` (or typical figures by node kind where it has none), s
 holds, carrier estimates (``EST``), and, as options, long dwells, departures and arrivals at
 the same instant, posts without ``mode``, late and shuffled posts, and journeys that stop
 reporting. Bodies have the exact JSON shape of ``POST /v1/events``; ``carrier`` says which
-demo carrier posts each one (the carrier comes from the API key, never from the body).
-Options left at their defaults draw nothing more from ``rng``: a seed gives the same journey
-it gave before they existed.
+demo carrier posts each one (from the API key, never the body). Options left at their
+defaults draw nothing more from ``rng``: a seed gives the same journey as before them.
 """
 
 from __future__ import annotations
