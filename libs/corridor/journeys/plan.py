@@ -34,10 +34,6 @@ from corridor.journeys.posting import chance, received, without_mode
 from corridor.topology import Node, Segment, Topology
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
 def _reporter(node: Node) -> str:
     return DEMO_REPORTER_BY_OPERATOR.get(node.operator, BOOKER)
 
@@ -72,7 +68,7 @@ class _Plan:
         body: dict[str, Any] = {
             "event_id": event_id,
             "event_type": event_type,
-            "occurred_at": _iso(at),
+            "occurred_at": datetime.isoformat(at),
             "shipment_id": self.shipment_id,
             "location": location,
             **self.equipment,
@@ -133,7 +129,7 @@ def generate_journey(
                 ("electronics", "auto parts", "ferroalloys", "grain", "textiles", "machinery")
             ),
             "hs_code": rng.choice(("8471", "8708", "7202", "1001", "6204", "8479")),
-            "promised_delivery_at": _iso(promised),
+            "promised_delivery_at": datetime.isoformat(promised),
         },
     )
     first = topology.node(origin)
@@ -153,7 +149,7 @@ def generate_journey(
             now,
             classifier="EST",
             mode="RAIL",
-            occurred_at=_iso(eta),
+            occurred_at=datetime.isoformat(eta),
         )
         last = plan.posts[-1]
         plan.posts[-1] = Post(BOOKER, last.body, now)  # known now, about the future
