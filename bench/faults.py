@@ -30,7 +30,7 @@ from bench.latency_proxy import LatencyProxy
 from bench.reconcile import Ledger, Reconciliation, reconcile
 from bench.stack import Stack, StackOptions
 from corridor.journeys import Post
-from services.ingest.simulator import Stats, post_event, sample_posts
+from services.ingest.simulator import Stats, paced, post_event, sample_posts
 
 
 @dataclass
@@ -54,26 +54,14 @@ async def drive(
 ) -> Stats:
     """Post at ``rate`` with retries on 429/503 (same event_id), recording each 202."""
     stats = Stats()
-    slots = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0), limits=limits) as client:
 
         async def one(post: Post) -> None:
-            try:
-                status = await post_event(client, url, post.carrier, post.body, stats)
-                ledger.record(post.carrier, post.body, status)
-            finally:
-                slots.release()
+            status = await post_event(client, url, post.carrier, post.body, stats)
+            ledger.record(post.carrier, post.body, status)
 
-        tasks = []
-        start = time.monotonic()
-        for index, post in enumerate(posts):
-            delay = start + index / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await slots.acquire()
-            tasks.append(asyncio.create_task(one(post)))
-        await asyncio.gather(*tasks)
+        await paced(posts, rate, one, concurrency)
     return stats
 
 

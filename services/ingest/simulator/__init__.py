@@ -11,7 +11,7 @@ generator (``load``).
 Run it: ``python -m services.ingest.simulator --url http://127.0.0.1:8001 --rate 5``.
 """
 
-from services.ingest.simulator.load import PostResult, post_at_rate, sample_posts
+from services.ingest.simulator.load import PostResult, paced, post_at_rate, sample_posts
 from services.ingest.simulator.run import (
     SimulatorOptions,
     Stats,
@@ -29,6 +29,7 @@ __all__ = [
     "Stats",
     "carrier_headers",
     "carrier_key",
+    "paced",
     "post_at_rate",
     "post_event",
     "sample_posts",

@@ -7,15 +7,18 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import httpx
 
 from corridor.journeys import Post, plan_journey
 from corridor.topology import load_topology
 from services.ingest.simulator.run import carrier_headers
+
+T = TypeVar("T")
 
 
 def sample_posts(count: int, seed: int = 0, now: datetime | None = None) -> list[Post]:
@@ -42,6 +45,31 @@ class PostResult:
     answered_at: float
 
 
+async def paced(
+    items: Sequence[T], rate: float, send: Callable[[T], Awaitable[None]], concurrency: int
+) -> None:
+    """Start ``send`` for the i-th item at ``start + i / rate`` (later if ``concurrency``
+    sends are still running), and wait for them all. The one paced loop of the simulator's
+    load and of the fault suite (bench/faults.py), which differ only in what a send does."""
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(item: T) -> None:
+        try:
+            await send(item)
+        finally:
+            slots.release()
+
+    tasks = []
+    start = time.monotonic()
+    for index, item in enumerate(items):
+        delay = start + index / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await slots.acquire()
+        tasks.append(asyncio.create_task(one(item)))
+    await asyncio.gather(*tasks)
+
+
 async def post_at_rate(
     url: str,
     posts: Sequence[Post],
@@ -56,7 +84,6 @@ async def post_at_rate(
     http = client or httpx.AsyncClient(
         timeout=httpx.Timeout(30.0), limits=httpx.Limits(max_connections=concurrency)
     )
-    slots = asyncio.Semaphore(concurrency)
     results: list[PostResult] = []
 
     async def one(post: Post) -> None:
@@ -71,20 +98,10 @@ async def post_at_rate(
             status = response.status_code
         except httpx.HTTPError:
             status = None
-        finally:
-            slots.release()
         results.append(PostResult(post.event_id, post.carrier, status, sent, time.time()))
 
-    tasks = []
-    start = time.monotonic()
     try:
-        for index, post in enumerate(posts):
-            delay = start + index / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await slots.acquire()
-            tasks.append(asyncio.create_task(one(post)))
-        await asyncio.gather(*tasks)
+        await paced(posts, rate, one, concurrency)
     finally:
         if owned:
             await http.aclose()
