@@ -4,21 +4,15 @@ contract), built from stored shipments, and their publisher."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from corridor.clock import utcnow
+from corridor.contract import timestamp
+from corridor.contract.enums import CLASSIFIER, CONTAINER_TYPE, EVENT_TYPE
 from corridor.kafka import CE_TYPE_SHIPMENT_STATE, OutgoingRecord, Publisher, cloudevent_record
 from corridor.v1 import shipments_pb2
-from services.tracker.consumer import (
-    CLASSIFIER_NUMBERS,
-    CONTAINER_TYPE_NUMBERS,
-    EVENT_TYPE_NUMBERS,
-)
 from services.tracker.domain import Status, TrackedShipment
 
 SOURCE = "/corridor/tracker"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUS_NUMBERS = {
     Status.BOOKED: shipments_pb2.SHIPMENT_STATUS_BOOKED,
     Status.IN_TRANSIT: shipments_pb2.SHIPMENT_STATUS_IN_TRANSIT,
@@ -26,11 +20,6 @@ STATUS_NUMBERS = {
     Status.DELIVERED: shipments_pb2.SHIPMENT_STATUS_DELIVERED,
 }
 # The widest values the database columns take (ingest enforces the same or stricter).
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    delta = moment - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def shipment_state(shipment: TrackedShipment) -> shipments_pb2.ShipmentState:
@@ -46,7 +35,7 @@ def shipment_state(shipment: TrackedShipment) -> shipments_pb2.ShipmentState:
         current_location=view.current_location,
         delayed=shipment.delayed,
         counts=shipments_pb2.Counts(events=view.events, duplicates=shipment.duplicates),
-        container_type=CONTAINER_TYPE_NUMBERS.get(view.container_type, 0),  # type: ignore[arg-type]
+        container_type=CONTAINER_TYPE.by_name.get(view.container_type, 0),  # type: ignore[arg-type]
         gross_weight_kg=view.gross_weight_kg,
         version=shipment.version,
         silent=shipment.silent,
@@ -57,8 +46,8 @@ def shipment_state(shipment: TrackedShipment) -> shipments_pb2.ShipmentState:
             shipments_pb2.LastEvent(
                 event_id=last.event_id,
                 carrier=last.carrier,
-                event_type=EVENT_TYPE_NUMBERS[last.event_type],
-                classifier=CLASSIFIER_NUMBERS[last.classifier],
+                event_type=EVENT_TYPE.by_name[last.event_type],  # type: ignore[arg-type]
+                classifier=CLASSIFIER.by_name[last.classifier],  # type: ignore[arg-type]
                 location=last.location,
                 occurred_at=timestamp(last.occurred_at),
             )
@@ -96,7 +85,7 @@ def state_record(topic: str, shipment: TrackedShipment) -> OutgoingRecord:
         ce_id=f"{shipment.shipment_id}/{shipment.version}",
         ce_type=CE_TYPE_SHIPMENT_STATE,
         source=SOURCE,
-        ce_time=shipment.updated_at or datetime.now(UTC),
+        ce_time=shipment.updated_at or utcnow(),
     )
 
 

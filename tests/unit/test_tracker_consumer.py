@@ -12,7 +12,8 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from corridor.journeys import Post
 from corridor.v1 import common_pb2, events_pb2, shipments_pb2
-from services.tracker.consumer import EventsHandler, Rejected, decode
+from corridor.contract import ContractError
+from services.tracker.consumer import EventsHandler, decode
 from services.tracker.domain import Classifier, Event, EventType, TrackedShipment, fold
 from services.tracker.handlers import BatchResult
 from services.tracker.handlers.conflicts import conflict
@@ -64,10 +65,13 @@ def _booking(name: str, value: object) -> Change:
         (_clear("booking"), "missing booking on BOOKED"),
         (_booking("destination", "FRPAR"), "unknown node 'FRPAR' in booking.destination"),
         (_booking("container_type", 42), "unknown booking.container_type 42"),
+        (_booking("container_type", 0), "missing booking.container_type"),
+        (_set("carrier", "c" * 33), "carrier longer than 32 characters"),
+        (_set("shipment_id", "s" * 65), "shipment_id longer than 64 characters"),
         (_set("event_id", "x" * 129), "event_id longer than 128 characters"),
         (_set("reason", "r" * 501), "reason longer than 500 characters"),
-        (_set("reason", "nul \x00 byte"), "control character in reason"),
-        (_set("event_id", "a\x1fb"), "control character in event_id"),
+        (_set("reason", "nul \x00 byte"), "control character U+0000 in reason"),
+        (_set("event_id", "a\x1fb"), "control character U+001F in event_id"),
     ],
 )
 def test_a_record_that_cannot_be_applied_is_rejected_with_a_precise_reason(
@@ -75,22 +79,22 @@ def test_a_record_that_cannot_be_applied_is_rejected_with_a_precise_reason(
 ) -> None:
     message = valid()
     change(message)
-    with pytest.raises(Rejected) as caught:
+    with pytest.raises(ContractError) as caught:
         decode(message.SerializeToString(), TOPOLOGY)
     assert str(caught.value) == reason
 
 
 def test_bytes_that_are_not_a_cargo_event_are_rejected_as_undecodable() -> None:
-    with pytest.raises(Rejected, match="undecodable CargoEvent"):
+    with pytest.raises(ContractError, match="undecodable CargoEvent"):
         decode(b"\xff\xff\xff not protobuf", TOPOLOGY)
-    with pytest.raises(Rejected, match="no value"):
+    with pytest.raises(ContractError, match="no value"):
         decode(None, TOPOLOGY)
 
 
 def test_a_time_out_of_range_is_rejected() -> None:
     message = valid()
     message.occurred_at.seconds = -(10**9)
-    with pytest.raises(Rejected, match="occurred_at out of range"):
+    with pytest.raises(ContractError, match="occurred_at out of range"):
         decode(message.SerializeToString(), TOPOLOGY)
 
 
@@ -218,7 +222,7 @@ def test_a_booking_naming_a_malformed_party_or_leg_is_rejected(
 ) -> None:
     message = valid()
     change(message.booking)
-    with pytest.raises(Rejected, match=re.escape(reason)):
+    with pytest.raises(ContractError, match=re.escape(reason)):
         decode(message.SerializeToString(), TOPOLOGY)
 
 
