@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
+from corridor.contract import ContractError
 from corridor.kafka import DeadLetter
-from services.tariff.contracts import UndecodableEvent, decode_event
+from services.tariff.contracts import decode_event
 from services.tariff.events import ShipmentEvent
 from services.tariff.handlers import Tariff
 from services.tariff.outbox import Outbox
@@ -23,8 +24,8 @@ class EventConsumer:
         sources: list[ConsumerRecord] = []
         for record in records:
             try:
-                events.append(decode_event(record.value))
-            except UndecodableEvent as exc:
+                events.append(decode_event(record.value, self.tariff.topology))
+            except ContractError as exc:
                 letters.append(DeadLetter(record, str(exc)))
             else:
                 sources.append(record)

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from corridor.contract import ContractError
 from corridor.v1 import charges_pb2, common_pb2, events_pb2
-from services.tariff.contracts import UndecodableEvent, decode_event, encode_charge
+from services.tariff.contracts import decode_event, encode_charge
 from services.tariff.documents import charge_doc
 from services.tariff.events import BookingDetails
 from services.tariff.rates import Dwell, QuoteRequest, final_charge, parse_card, price
@@ -48,29 +49,43 @@ def test_a_booked_event_decodes_with_its_booking() -> None:
     assert decoded.booking == BookingDetails("CNAKL", "GEPTI", "40HC", Decimal("24000.5"))
 
 
+def test_an_unspecified_classifier_is_refused_as_the_tracker_refuses_it() -> None:
+    event = booked_event()
+    event.classifier = common_pb2.CLASSIFIER_UNSPECIFIED
+    with pytest.raises(ContractError, match="missing classifier"):
+        decode_event(event.SerializeToString())
+
+
 def test_an_estimate_is_not_actual() -> None:
     event = booked_event()
     event.classifier = common_pb2.CLASSIFIER_EST
     assert not decode_event(event.SerializeToString()).actual
 
 
+def _without_carrier() -> bytes:
+    event = booked_event()
+    event.carrier = ""
+    return event.SerializeToString()
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        (b"", "empty record value"),
-        (b"\xff\x00garbage", "cannot decode CargoEvent"),
-        (events_pb2.CargoEvent(event_id="x").SerializeToString(), "without carrier, shipment_id"),
+        (None, "record has no value"),
+        (b"", "missing occurred_at"),
+        (b"\xff\x00garbage", "undecodable CargoEvent"),
+        (_without_carrier(), "missing carrier"),
     ],
 )
-def test_what_is_not_a_usable_cargo_event_says_why(value: bytes, reason: str) -> None:
-    with pytest.raises(UndecodableEvent, match=reason):
+def test_what_is_not_a_usable_cargo_event_says_why(value: bytes | None, reason: str) -> None:
+    with pytest.raises(ContractError, match=reason):
         decode_event(value)
 
 
 def test_a_weight_that_is_not_a_finite_number_is_not_usable() -> None:
     event = booked_event()
     event.booking.gross_weight_kg = float("nan")
-    with pytest.raises(UndecodableEvent, match="not a finite number"):
+    with pytest.raises(ContractError, match="booking.gross_weight_kg out of range"):
         decode_event(event.SerializeToString())
 
 
@@ -78,21 +93,21 @@ def test_a_weight_that_is_not_a_finite_number_is_not_usable() -> None:
     ("field", "value", "reason"),
     [
         ("location", "X" * 17, "location longer than 16"),
-        ("shipment_id", "S" * 129, "shipment_id longer than 128"),
-        ("event_id", "a\x00b", "event_id contains a NUL"),
+        ("shipment_id", "S" * 65, "shipment_id longer than 64"),
+        ("event_id", "a\x00b", "control character U\\+0000 in event_id"),
     ],
 )
 def test_text_that_could_not_be_stored_is_not_usable(field: str, value: str, reason: str) -> None:
     event = booked_event()
     setattr(event, field, value)
-    with pytest.raises(UndecodableEvent, match=reason):
+    with pytest.raises(ContractError, match=reason):
         decode_event(event.SerializeToString())
 
 
 def test_a_time_out_of_range_is_not_usable() -> None:
     event = booked_event()
     event.occurred_at.seconds = 10**15
-    with pytest.raises(UndecodableEvent, match="occurred_at out of range"):
+    with pytest.raises(ContractError, match="occurred_at out of range"):
         decode_event(event.SerializeToString())
 
 
