@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from corridor.contract.limits import EARLIEST, LATEST
 from corridor.equipment import gross_mass_error
 from corridor.identifiers import CONTAINER_NO, WAGON_NO, container_no_error, wagon_no_error
 from corridor.parties import Leg, TrustRules, too_old
 from corridor.principals import Principal, PrincipalRegistry, Role
 from corridor.topology import Topology
 
-# Outside these bounds a time is a typo (and could not be stored as a protobuf Timestamp).
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# Times lie in [EARLIEST, LATEST): the event contract's bounds (``corridor.contract``).
 REASON_REQUIRED = frozenset({"EXCEPTION", "CUSTOMS_HOLD"})
 
 

@@ -1,36 +1,23 @@
 """Accepted events as ``cargo.events.v1`` records: CargoEvent bytes, keyed by shipment,
-with CloudEvents headers. The one place where ingest touches the generated protobuf code."""
+with CloudEvents headers. Encoded by the event contract (``corridor.contract``), whose
+rules ingest's own (``schemas.py``, ``domain.py``) include: what ingest accepts, every
+consumer can read."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from corridor.contract import codec
+from corridor.contract.event import BookingData, CargoEventData
+from corridor.contract.timestamps import timestamp
 from corridor.kafka import CE_TYPE_CARGO_EVENT, EVENTS_TOPIC, OutgoingRecord, cloudevent_record
-from corridor.v1 import common_pb2, events_pb2
 from services.ingest.domain import ReportedBooking, ReportedEvent
 
 SOURCE = "/corridor/ingest"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EVENT_TYPES = {
-    name.removeprefix("EVENT_TYPE_"): number
-    for name, number in common_pb2.EventType.items()
-    if number
-}
-_CLASSIFIERS = {
-    name.removeprefix("CLASSIFIER_"): number
-    for name, number in common_pb2.Classifier.items()
-    if number
-}
-_MODES = {name.removeprefix("MODE_"): number for name, number in common_pb2.Mode.items() if number}
-_CONTAINER_TYPES = {
-    name.removeprefix("CONTAINER_TYPE_"): number
-    for name, number in common_pb2.ContainerType.items()
-    if number
-}
 
 
 def ce_id(carrier: str, event_id: str) -> str:
@@ -38,29 +25,39 @@ def ce_id(carrier: str, event_id: str) -> str:
     return f"{carrier}/{event_id}"
 
 
-def timestamp(moment: datetime) -> Timestamp:
-    """Exact (integer) conversion; ``Timestamp.FromDatetime`` is slower and goes through
-    ``astimezone``."""
-    delta = moment - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+def event_data(event: ReportedEvent, carrier: str) -> CargoEventData:
+    """A judged event as the contract's value (``recorded_at`` is added at publication)."""
+    return CargoEventData(
+        event.event_id,
+        carrier,
+        event.event_type,
+        event.classifier,
+        event.occurred_at,
+        event.shipment_id,
+        event.location,
+        None,
+        event.container_no or "",
+        event.wagon_no or "",
+        event.mode or "",
+        event.reason or "",
+        None if event.booking is None else _booking(event.booking),
+    )
 
 
-def _booking(booking: ReportedBooking) -> events_pb2.Booking:
-    return events_pb2.Booking(
-        origin=booking.origin,
-        destination=booking.destination,
-        container_type=_CONTAINER_TYPES[booking.container_type],
-        gross_weight_kg=booking.gross_weight_kg,
-        cargo_description=booking.cargo_description or "",
-        hs_code=booking.hs_code or "",
-        promised_delivery_at=None
-        if booking.promised_delivery_at is None
-        else timestamp(booking.promised_delivery_at),
-        parties=None if not booking.parties else events_pb2.BookingParties(**booking.parties),
-        legs=[
-            events_pb2.BookingLeg(carrier=g.carrier, origin=g.origin, destination=g.destination)
-            for g in booking.legs
-        ],
+def _booking(booking: ReportedBooking) -> BookingData:
+    parties = booking.parties or {}
+    return BookingData(
+        booking.origin,
+        booking.destination,
+        booking.container_type,
+        booking.gross_weight_kg,
+        booking.cargo_description or "",
+        booking.hs_code or "",
+        booking.promised_delivery_at,
+        parties.get("shipper", ""),
+        parties.get("consignee", ""),
+        parties.get("forwarder", ""),
+        booking.legs,
     )
 
 
@@ -81,36 +78,13 @@ _RECORDED_AT_TAG = bytes([6 << 3 | 2])
 
 
 def prepare(event: ReportedEvent, carrier: str) -> Prepared:
-    content = cargo_message(event, carrier).SerializeToString(deterministic=True)
+    content = codec.encode(event_data(event, carrier))
     return Prepared(event, content, hashlib.blake2b(content, digest_size=16).hexdigest())
 
 
 def _recorded_at_field(stamp: Timestamp) -> bytes:
     value = stamp.SerializeToString()
     return _RECORDED_AT_TAG + bytes([len(value)]) + value  # a Timestamp is < 128 bytes
-
-
-def cargo_event(event: ReportedEvent, carrier: str, recorded_at: Timestamp) -> bytes:
-    message = cargo_message(event, carrier)
-    message.recorded_at.CopyFrom(recorded_at)
-    return message.SerializeToString()
-
-
-def cargo_message(event: ReportedEvent, carrier: str) -> events_pb2.CargoEvent:
-    return events_pb2.CargoEvent(
-        event_id=event.event_id,
-        carrier=carrier,
-        event_type=_EVENT_TYPES[event.event_type],
-        classifier=_CLASSIFIERS[event.classifier],
-        occurred_at=timestamp(event.occurred_at),
-        shipment_id=event.shipment_id,
-        container_no=event.container_no or "",
-        wagon_no=event.wagon_no or "",
-        location=event.location,
-        mode=_MODES[event.mode] if event.mode else 0,  # type: ignore[arg-type]
-        reason=event.reason or "",
-        booking=None if event.booking is None else _booking(event.booking),
-    )
 
 
 def event_records(

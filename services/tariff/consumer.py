@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
-from corridor.contract import ContractError
+from corridor.contract.validation import ContractError
 from corridor.kafka import DeadLetter
 from services.tariff.contracts import decode_event
 from services.tariff.events import ShipmentEvent

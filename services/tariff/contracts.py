@@ -8,7 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from corridor import contract
+from corridor.contract import codec
+from corridor.contract.timestamps import timestamp
 from corridor.topology import Topology, load_topology
 from corridor.v1 import charges_pb2, common_pb2, events_pb2
 from services.tariff.events import ShipmentEvent, shipment_event
@@ -23,13 +24,13 @@ def content_digest(event: events_pb2.CargoEvent) -> str:
 
 
 def decode_event(value: bytes | None, topology: Topology | None = None) -> ShipmentEvent:
-    """A record's value as the tariff's event; ``contract.ContractError`` says why not.
+    """A record's value as the tariff's event; ``ContractError`` says why not.
 
-    The event contract decodes and validates, with the same rules and reasons as the
-    tracker's; ``topology`` gives the nodes (the corridor's by default)."""
-    message = contract.parse(value)
+    The event contract (``corridor.contract``) decodes and validates, with the same rules
+    and reasons as the tracker's; ``topology`` gives the nodes (the corridor's by default)."""
+    message = codec.parse(value)
     nodes = (topology or load_topology()).nodes
-    return shipment_event(contract.from_message(message, nodes), content_digest(message))
+    return shipment_event(codec.from_message(message, nodes), content_digest(message))
 
 
 def _mode(mode: str) -> int:
@@ -81,5 +82,5 @@ def encode_charge(doc: dict[str, Any]) -> bytes:
         charge.surcharges.add(kind="discount", amount=str(-Decimal(discount["amount"])))
     for share in doc["apportionment"]:
         charge.apportionment.add(operator=share["operator"], amount=share["amount"])
-    charge.computed_at.CopyFrom(contract.timestamp(_moment(doc["computed_at"])))
+    charge.computed_at.CopyFrom(timestamp(_moment(doc["computed_at"])))
     return charge.SerializeToString()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from corridor.contract import BookingData, CargoEventData
+from corridor.contract.event import BookingData, CargoEventData
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Protocol
 
 from aiokafka import ConsumerRecord
 
-from corridor import contract
-from corridor.contract import ContractError, enums
+from corridor.contract import codec, enums
+from corridor.contract.validation import ContractError
 from corridor.kafka import (
     DeadLetter,
 )
@@ -44,7 +44,7 @@ def decode(value: bytes | None, topology: Topology) -> Event:
 
     The contract (``corridor.contract``) decodes and validates; this only maps its value
     onto the tracker's types."""
-    data = contract.decode(value, topology.nodes)
+    data = codec.decode(value, topology.nodes)
     b = data.booking
     return Event(
         data.carrier,

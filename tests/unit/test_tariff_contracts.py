@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from corridor.contract import ContractError
+from corridor.contract.validation import ContractError
 from corridor.v1 import charges_pb2, common_pb2, events_pb2
 from services.tariff.contracts import decode_event, encode_charge
 from services.tariff.documents import charge_doc
@@ -85,7 +85,7 @@ def test_what_is_not_a_usable_cargo_event_says_why(value: bytes | None, reason: 
 def test_a_weight_that_is_not_a_finite_number_is_not_usable() -> None:
     event = booked_event()
     event.booking.gross_weight_kg = float("nan")
-    with pytest.raises(ContractError, match="booking.gross_weight_kg out of range"):
+    with pytest.raises(ContractError, match=r"booking\.gross_weight_kg out of range"):
         decode_event(event.SerializeToString())
 
 

@@ -10,9 +10,9 @@ import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy.exc import DataError, OperationalError
 
+from corridor.contract.validation import ContractError
 from corridor.journeys import Post
 from corridor.v1 import common_pb2, events_pb2, shipments_pb2
-from corridor.contract import ContractError
 from services.tracker.consumer import EventsHandler, decode
 from services.tracker.domain import Classifier, Event, EventType, TrackedShipment, fold
 from services.tracker.handlers import BatchResult

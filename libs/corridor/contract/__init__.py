@@ -1,22 +1,12 @@
 """The event contract (``corridor.v1.CargoEvent`` on ``cargo.events.v1``), in one place for
-every producer and consumer: enums, limits, timestamps, the neutral value, validation and
-the codec. See docs/architecture.md, "The event contract"."""
+every producer and consumer (docs/architecture.md, "The event contract"):
 
-from corridor.contract.codec import decode, encode, from_message, parse, to_message
-from corridor.contract.event import BookingData, CargoEventData
-from corridor.contract.timestamps import moment, timestamp
-from corridor.contract.validation import ContractError, validate
+- ``event``: ``CargoEventData`` / ``BookingData``, the event as plain immutable values;
+- ``enums``: the enums by name, both ways; ``limits``: field lengths and time bounds;
+- ``timestamps``: ``timestamp()`` / ``moment()``, the one datetime <-> Timestamp conversion;
+- ``validation``: ``validate()``, the one set of rules, and ``ContractError``;
+- ``codec``: ``decode()`` bytes -> valid value, ``encode()`` value -> bytes.
 
-__all__ = [
-    "BookingData",
-    "CargoEventData",
-    "ContractError",
-    "decode",
-    "encode",
-    "from_message",
-    "moment",
-    "parse",
-    "timestamp",
-    "to_message",
-    "validate",
-]
+Import from the modules: this package imports nothing, so that pure modules may use
+``event`` and ``limits`` without loading the generated protobuf code.
+"""
