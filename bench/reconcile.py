@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from corridor.kafka import CHARGES_TOPIC, EVENTS_TOPIC, header
 from corridor.v1 import charges_pb2
+from tests.support import read_records
+
+# How long reading a topic back may take (a full fault run's events topic: seconds).
+READ_WITHIN_SECONDS = 120.0
 
 
 @dataclass
@@ -70,28 +73,12 @@ class Reconciliation:
 
 
 async def read_topic(bootstrap: str, topic: str, idle_seconds: float = 2.0) -> list[Any]:
-    """Everything in ``topic`` now (read until no new record for ``idle_seconds``)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        idle_since = time.monotonic()
-        deadline = time.monotonic() + 120
-        while time.monotonic() - idle_since < idle_seconds and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300, max_records=5000)
-            got = [r for rs in batch.values() for r in rs]
-            if got:
-                records += got
-                idle_since = time.monotonic()
-    finally:
-        await consumer.stop()
-    return records
+    """Everything in ``topic`` now: ``tests.support.read_records`` to the end offsets.
+
+    Kept only for bench/fuzz.py's call; ``idle_seconds`` no longer matters (the end offsets
+    say when all is read). New code calls ``read_records`` directly.
+    """
+    return await read_records(bootstrap, topic, within=READ_WITHIN_SECONDS)
 
 
 # Reconciliation reads every shipment: as an operator (reads are authorized).
@@ -159,7 +146,7 @@ async def reconcile(
     tariff_url: str | None = None,
 ) -> Reconciliation:
     applied, twice = await applied_by_tracker(tracker_url, ledger, within)
-    topic = await read_topic(bootstrap, EVENTS_TOPIC)
+    topic = await read_records(bootstrap, EVENTS_TOPIC, within=READ_WITHIN_SECONDS)
     in_topic = {header(r, "ce_id") for r in topic}
     acknowledged_ids = {f"{carrier}/{event_id}" for carrier, event_id in ledger.acknowledged}
     result = Reconciliation(
@@ -183,7 +170,7 @@ async def _reconcile_charges(
     charge_ids: dict[str, set[str]] = defaultdict(set)
     while True:
         charge_ids.clear()
-        for record in await read_topic(bootstrap, CHARGES_TOPIC, idle_seconds=1.0):
+        for record in await read_records(bootstrap, CHARGES_TOPIC, within=READ_WITHIN_SECONDS):
             charge = charges_pb2.Charge.FromString(record.value)
             charge_ids[charge.shipment_id].add(charge.charge_id)
         if expected <= set(charge_ids) or time.monotonic() > deadline:

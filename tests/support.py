@@ -1,4 +1,4 @@
-"""Helpers for tests: reading topics back and waiting with bounded time."""
+"""Helpers for tests (and the benchmarks): reading topics back, waiting with bounded time."""
 
 from __future__ import annotations
 
@@ -22,10 +22,15 @@ T = TypeVar("T")
 async def read_records(
     bootstrap_servers: str,
     topic: str,
-    until: Callable[[list[ConsumerRecord]], bool],
+    until: Callable[[list[ConsumerRecord]], bool] | None = None,
     within: float = 20.0,
 ) -> list[ConsumerRecord]:
-    """Read ``topic`` from the beginning (no consumer group) until ``until(records)``."""
+    """Read ``topic`` from the beginning (no consumer group) until ``until(records)``; or,
+    without ``until``, everything in it now: to each partition's end offset (or the high
+    watermark seen while reading, if later). ``TimeoutError`` after ``within`` seconds.
+
+    The one topic reader of the tests and the benchmarks (bench/reconcile.py, bench/fuzz.py).
+    """
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
@@ -35,14 +40,29 @@ async def read_records(
     )
     await consumer.start()
     records: list[ConsumerRecord] = []
+
+    async def fetch(timeout_ms: int) -> None:
+        batch = await consumer.getmany(timeout_ms=timeout_ms)
+        records.extend(r for rs in batch.values() for r in rs)
+
     try:
         async with asyncio.timeout(within):
-            while not until(records):
-                batch = await consumer.getmany(timeout_ms=200)
-                records += [r for rs in batch.values() for r in rs]
+            if until is not None:
+                while not until(records):
+                    await fetch(200)
+                return records
+            while not consumer.assignment():
+                await fetch(100)
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+            while True:
+                positions = {tp: await consumer.position(tp) for tp in consumer.assignment()}
+                if all(
+                    positions[tp] >= max(ends[tp], consumer.highwater(tp) or 0) for tp in positions
+                ):
+                    return records
+                await fetch(200)
     finally:
         await consumer.stop()
-    return records
 
 
 async def eventually(

@@ -28,7 +28,7 @@ from corridor.kafka import CHARGES_TOPIC, EVENTS_TOPIC
 from corridor.v1 import charges_pb2
 from services.tariff.settings import SHIPPED_CARDS
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import long_aktau_journey, read_to_end
+from tests.integration.test_tariff_charges import long_aktau_journey
 from tests.support import eventually, read_records
 
 pytestmark = pytest.mark.e2e
@@ -171,13 +171,13 @@ async def test_a_journey_posted_at_ingest_is_charged_once_with_the_storage_surch
         headers={"Authorization": f"Bearer demo-{delivered.carrier}"},
     )
     assert again.status_code in (200, 202), again.text
-    published = len(await read_to_end(stack.bootstrap, EVENTS_TOPIC))
+    published = len(await read_records(stack.bootstrap, EVENTS_TOPIC))
 
     async def tariff_caught_up() -> bool | None:
         return True if await consumed_events(http, stack) >= published else None
 
     await eventually(tariff_caught_up, within=30)
-    assert len(mine(await read_to_end(stack.bootstrap, CHARGES_TOPIC))) == 1
+    assert len(mine(await read_records(stack.bootstrap, CHARGES_TOPIC))) == 1
 
     url = f"{stack.tariff}/v1/shipments/{shipment_id}/charges"
     assert (await http.get(url)).status_code == 401  # shipment data needs a principal

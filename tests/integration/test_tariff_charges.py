@@ -3,7 +3,6 @@ port dwell is charged once, with storage, however often DELIVERED comes back."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +11,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -130,30 +129,6 @@ def record(topic: str, post: Post, recorded_at: datetime | None = None) -> Outgo
     )
 
 
-async def read_to_end(bootstrap: str, topic: str, within: float = 20.0) -> list[ConsumerRecord]:
-    """Every record of ``topic`` now (to each partition's high watermark)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-        async with asyncio.timeout(within):
-            while not consumer.assignment():
-                await consumer.getmany(timeout_ms=100)
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-            while True:
-                batch = await consumer.getmany(timeout_ms=200)
-                records += [r for rs in batch.values() for r in rs]
-                positions = {tp: await consumer.position(tp) for tp in consumer.assignment()}
-                if all(
-                    positions[tp] >= max(ends[tp], consumer.highwater(tp) or 0) for tp in positions
-                ):
-                    return records
-    finally:
-        await consumer.stop()
-
-
 @pytest.fixture
 def settings(database_url: str, kafka_settings: KafkaSettings) -> TariffSettings:
     return TariffSettings(
@@ -237,7 +212,7 @@ async def test_a_journey_with_a_long_port_dwell_is_charged_once_with_storage(
             return True if consumed(text, settings.events_topic) >= len(posts) + 2 else None
 
         await eventually(both_consumed, within=20)
-        everything = await read_to_end(bootstrap, settings.charges_topic)
+        everything = await read_records(bootstrap, settings.charges_topic)
         assert len(charges_of(everything, shipment_id)) == 1
 
         response = await client.get(f"/v1/shipments/{shipment_id}/charges", headers=AS_OPERATOR)
@@ -350,7 +325,7 @@ async def test_a_charge_committed_but_not_published_is_published_at_start_up_onc
         # Once flagged, nothing publishes it again (the outbox runs every 0.5 s here).
         metrics = (await client.get("/metrics")).text
         assert 'corridor_tariff_published_records_total{outcome="ok",topic="' in metrics
-    everything = await read_to_end(settings.kafka.bootstrap_servers, settings.charges_topic)
+    everything = await read_records(settings.kafka.bootstrap_servers, settings.charges_topic)
     assert len(charges_of(everything, shipment_id)) == 1
 
 

@@ -36,7 +36,6 @@ from tests.integration.test_tariff_charges import (
     cargo_event,
     charges_of,
     long_aktau_journey,
-    read_to_end,
     record,
     running,
 )
@@ -292,4 +291,4 @@ async def test_the_outbox_publishes_each_revision_once_under_its_own_id(
             (2, second.total),
         ]
     # Each revision once, even though the departure came twice.
-    assert len(charges_of(await read_to_end(bootstrap, settings.charges_topic), shipment_id)) == 2
+    assert len(charges_of(await read_records(bootstrap, settings.charges_topic), shipment_id)) == 2

@@ -27,13 +27,14 @@ from services.tariff.app import create_app as create_tariff
 from services.tariff.settings import TariffSettings
 from services.tracker.db.tables import segment_times
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import read_to_end, running
+from tests.integration.test_tariff_charges import running
 from tests.integration.test_tracker_consumer import (
     event_record,
     publish,
     running_tracker,
     settings_for,
 )
+from tests.support import read_records
 from tests.truth_support.expected import expected_storage
 from tests.truth_support.journeys import Group
 from tests.unit.test_tracker_samples import cargo_event
@@ -247,12 +248,12 @@ class Pipeline:
     async def _read_topics(self, seen: Observed) -> None:
         bootstrap = self.kafka.bootstrap_servers
         seen.states.clear()
-        for r in await read_to_end(bootstrap, self.tracker_settings.shipments_topic):
+        for r in await read_records(bootstrap, self.tracker_settings.shipments_topic):
             state = shipments_pb2.ShipmentState.FromString(r.value)
             known = seen.states.get(state.shipment_id)
             if known is None or state.version > known.version:
                 seen.states[state.shipment_id] = state
         seen.charge_records.clear()
-        for r in await read_to_end(bootstrap, self.tariff_settings.charges_topic):
+        for r in await read_records(bootstrap, self.tariff_settings.charges_topic):
             charge = charges_pb2.Charge.FromString(r.value)
             seen.charge_records.setdefault(charge.shipment_id, []).append(charge)
