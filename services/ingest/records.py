@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from corridor.contract import codec
 from corridor.contract.event import BookingData, CargoEventData
-from corridor.contract.timestamps import timestamp
+from corridor.contract.timestamps import timestamp as timestamp  # also imported from here
 from corridor.kafka import CE_TYPE_CARGO_EVENT, EVENTS_TOPIC, OutgoingRecord, cloudevent_record
 from services.ingest.domain import ReportedBooking, ReportedEvent
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from corridor.clock import utcnow
 from corridor.contract.enums import CLASSIFIER, CONTAINER_TYPE, EVENT_TYPE
-from corridor.contract.timestamps import timestamp
+from corridor.contract.timestamps import timestamp as timestamp  # also imported from here
 from corridor.kafka import CE_TYPE_SHIPMENT_STATE, OutgoingRecord, Publisher, cloudevent_record
 from corridor.v1 import shipments_pb2
 from services.tracker.domain import Status, TrackedShipment
