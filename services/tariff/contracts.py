@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from corridor.contract import codec
+from corridor.contract.enums import CONTAINER_TYPE
 from corridor.contract.timestamps import timestamp
 from corridor.topology import Topology, load_topology
 from corridor.v1 import charges_pb2, common_pb2, events_pb2
@@ -52,7 +53,7 @@ def encode_charge(doc: dict[str, Any]) -> bytes:
         card_version=doc["card_version"],
         currency=doc["currency"],
         total=doc["total"],
-        container_type=common_pb2.ContainerType.Value("CONTAINER_TYPE_" + doc["container_type"]),
+        container_type=CONTAINER_TYPE.by_name[doc["container_type"]],  # type: ignore[arg-type]
         gross_weight_kg=float(doc["gross_weight_kg"]),
         origin=doc["origin"],
         destination=doc["destination"],
