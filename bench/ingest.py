@@ -23,169 +23,29 @@ import asyncio
 import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port, wait_for_http
+from bench.ingest_scenarios import (
+    BATCH_SIZE,
+    BENCH,
+    ROOT,
+    http_load,
+    raw_produce,
+    serve,
+    steady_latency,
+    write_data,
+    wrk_version,
+)
+from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port
 from corridor.kafka import TOPICS, ensure_topics
 from corridor.settings import KafkaSettings
-from services.ingest.api import reported
-from services.ingest.records import event_records
-from services.ingest.schemas import EventIn
-from services.ingest.simulator import sample_posts
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-WRK_SCRIPT = BENCH / "ingest_wrk.lua"
-BATCH_SIZE = 100
 TARGET_SINGLE = 0.50  # of the trivial endpoint's requests/s
 TARGET_BATCH = 0.25  # of raw aiokafka's records/s
-
-
-@dataclass
-class HttpFigures:
-    name: str
-    requests_per_second: float
-    events_per_second: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    non_2xx: int
-    socket_errors: int
-    tool: str
-
-
-def _wrk_version() -> str | None:
-    if shutil.which("wrk") is None:
-        return None
-    done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
-    return (done.stdout or done.stderr).splitlines()[0].split(" [")[0].strip()
-
-
-def _run_wrk(url: str, data: Path, connections: int, seconds: float) -> dict[str, Any]:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
-    argv += ["-s", str(WRK_SCRIPT), url, "--", str(data)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return summary
-
-
-def _load(
-    name: str,
-    port: int,
-    path: str,
-    data: Path,
-    items: list[tuple[str, bytes]],
-    connections: int,
-    seconds: float,
-    warmup: float,
-    events_per_request: int,
-    use_wrk: bool,
-) -> HttpFigures:
-    url = f"http://127.0.0.1:{port}{path}"
-    if use_wrk:
-        if warmup:
-            _run_wrk(url, data, connections, warmup)
-        s = _run_wrk(url, data, connections, seconds)
-        rps = s["requests"] / (s["duration_us"] / 1e6)
-        p50, p90, p99 = (s[k] / 1000 for k in ("p50_us", "p90_us", "p99_us"))
-        non_2xx, errors, tool = s["non_2xx"], s["socket_errors"], "wrk"
-    else:
-        from bench.ingest_load import build_requests, run_load
-
-        raw = build_requests("127.0.0.1", port, path, items)
-        if warmup:
-            asyncio.run(run_load("127.0.0.1", port, raw, connections, warmup))
-        r = asyncio.run(run_load("127.0.0.1", port, raw, connections, seconds))
-        rps = r.per_second
-        p50, p90, p99 = (r.percentile(p) * 1000 for p in (50, 90, 99))
-        non_2xx, errors, tool = r.non_2xx, r.socket_errors, "python (asyncio streams)"
-    return HttpFigures(name, rps, rps * events_per_request, p50, p90, p99, non_2xx, errors, tool)
-
-
-def _write_data(directory: Path, count: int) -> tuple[Path, Path, list[Any], list[Any]]:
-    """Single-event and 100-event batch request data, one ``key<TAB>body`` a line."""
-    posts = sample_posts(count, seed=7)
-    single = [(f"demo-{p.carrier}", json.dumps(p.body).encode()) for p in posts]
-    by_carrier: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for post in posts:
-        by_carrier[post.carrier].append(post.body)
-    batches = [
-        (f"demo-{carrier}", json.dumps({"events": bodies[i : i + BATCH_SIZE]}).encode())
-        for carrier, bodies in by_carrier.items()
-        for i in range(0, len(bodies) - BATCH_SIZE + 1, BATCH_SIZE)
-    ]
-    single_file, batch_file = directory / "single.tsv", directory / "batch.tsv"
-    for file, items in ((single_file, single), (batch_file, batches)):
-        with file.open("wb") as out:
-            for key, body in items:
-                out.write(key.encode() + b"\t" + body + b"\n")
-    return single_file, batch_file, single, batches
-
-
-async def _raw_produce(bootstrap: str, count: int) -> tuple[float, int]:
-    """records/s of aiokafka alone, sending the very records ingest would publish."""
-    now = datetime.now(UTC)
-    posts = sample_posts(min(count, 20_000), seed=11)
-    events = [(reported(EventIn.model_validate_json(json.dumps(p.body))), p.carrier) for p in posts]
-    records = [event_records([event], carrier, now)[0] for event, carrier in events]
-    size = sum(len(r.value) + sum(len(k) + len(v) for k, v in r.headers) for r in records)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=256 * 1024
-    )
-    await producer.start()
-    try:
-
-        async def send(n: int) -> None:
-            pending = []
-            for i in range(n):
-                r = records[i % len(records)]
-                pending.append(
-                    await producer.send(r.topic, r.value, key=r.key.encode(), headers=r.headers)
-                )
-                if len(pending) >= 10_000:
-                    await asyncio.gather(*pending)
-                    pending.clear()
-            await asyncio.gather(*pending)
-
-        await send(2_000)  # warm up: metadata, connections
-        started = time.perf_counter()
-        await send(count)
-        elapsed = time.perf_counter() - started
-    finally:
-        await producer.stop()
-    return count / elapsed, size // len(records)
-
-
-def _steady(port: int, items: list[tuple[str, bytes]], rate: float, seconds: float) -> HttpFigures:
-    """Latency below saturation: single events at a fixed rate, each timed from when it was
-    due to its 202 (so including the broker's acknowledgement)."""
-    from bench.ingest_load import build_requests, run_at_rate
-
-    raw = build_requests("127.0.0.1", port, "/v1/events", items)
-    r = asyncio.run(run_at_rate("127.0.0.1", port, raw, rate, int(rate * seconds), 32))
-    p50, p90, p99 = (r.percentile(p) * 1000 for p in (50, 90, 99))
-    return HttpFigures(
-        f"ingest POST /v1/events at {rate:g}/s", r.per_second, r.per_second, p50, p90, p99,
-        r.non_2xx, r.socket_errors, "python (asyncio streams), fixed rate",
-    )  # fmt: skip
-
-
-def _serve(name: str, argv: list[str], env: dict[str, str], ready_url: str) -> ManagedProcess:
-    proc = ManagedProcess(name, argv, env=env, cwd=ROOT)
-    proc.start()
-    wait_for_http(ready_url, timeout=60)
-    return proc
 
 
 def main() -> int:
@@ -208,7 +68,7 @@ def main() -> int:
     seconds = args.seconds or (5.0 if args.quick else 15.0)
     warmup = 1.0 if args.quick else 3.0
     raw_count = 50_000 if args.quick else 300_000
-    wrk = None if args.python_load else _wrk_version()
+    wrk = None if args.python_load else wrk_version()
     if wrk is None and not args.python_load:
         print("wrk not found (apt-get install -y wrk): using the Python load generator")
     sys.path.insert(0, str(BENCH))
@@ -220,14 +80,14 @@ def main() -> int:
         settings = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
         asyncio.run(ensure_topics(settings, TOPICS, client_id="bench"))
         with tempfile.TemporaryDirectory(prefix="corridor-bench-") as tmp:
-            single_file, batch_file, single, batches = _write_data(Path(tmp), 40_000)
+            single_file, batch_file, single, batches = write_data(Path(tmp), 40_000)
             print(f"raw aiokafka: producing {raw_count} records ...", flush=True)
-            raw_rate, record_bytes = asyncio.run(_raw_produce(broker.bootstrap_servers, raw_count))
+            raw_rate, record_bytes = asyncio.run(raw_produce(broker.bootstrap_servers, raw_count))
 
             env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "INGEST_"))}
             env |= {"PYTHONPATH": os.pathsep.join([str(ROOT / "libs"), str(ROOT)])}
             base_port, ingest_port = free_port(), free_port()
-            baseline = _serve(
+            baseline = serve(
                 "baseline",
                 [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "ingest_baseline:app",
                  "--host", "127.0.0.1", "--port", str(base_port), "--loop", "uvloop",
@@ -237,7 +97,7 @@ def main() -> int:
             )  # fmt: skip
             processes.append(baseline)
             print("baseline: trivial FastAPI endpoint ...", flush=True)
-            base = _load(
+            base = http_load(
                 "baseline POST /v1/events", base_port, "/v1/events", single_file, single,
                 args.connections, seconds, warmup, 1, wrk is not None,
             )  # fmt: skip
@@ -253,7 +113,7 @@ def main() -> int:
                 "INGEST_RATE_LIMIT_PER_SECOND": "1e9",
                 "INGEST_RATE_LIMIT_BURST": "1e9",
             }
-            ingest = _serve(
+            ingest = serve(
                 "ingest",
                 [sys.executable, "-m", "services.ingest"],
                 ingest_env,
@@ -261,17 +121,17 @@ def main() -> int:
             )
             processes.append(ingest)
             print("ingest: POST /v1/events ...", flush=True)
-            one = _load(
+            one = http_load(
                 "ingest POST /v1/events", ingest_port, "/v1/events", single_file, single,
                 args.connections, seconds, warmup, 1, wrk is not None,
             )  # fmt: skip
             print(f"ingest: POST /v1/events/batch ({BATCH_SIZE} events a request) ...", flush=True)
-            many = _load(
+            many = http_load(
                 "ingest POST /v1/events/batch", ingest_port, "/v1/events/batch", batch_file,
                 batches, args.batch_connections, seconds, warmup, BATCH_SIZE, wrk is not None,
             )  # fmt: skip
             print(f"ingest: POST /v1/events at a steady {args.steady_rate:g}/s ...", flush=True)
-            steady = _steady(ingest_port, single, args.steady_rate, seconds)
+            steady = steady_latency(ingest_port, single, args.steady_rate, seconds)
     finally:
         for proc in reversed(processes):
             proc.stop()
