@@ -33,6 +33,7 @@ from bench.ingest_scenarios import (
     BATCH_SIZE,
     BENCH,
     ROOT,
+    HttpFigures,
     http_load,
     raw_produce,
     serve,
@@ -81,6 +82,14 @@ def main() -> int:
         asyncio.run(ensure_topics(settings, TOPICS, client_id="bench"))
         with tempfile.TemporaryDirectory(prefix="corridor-bench-") as tmp:
             single_file, batch_file, single, batches = write_data(Path(tmp), 40_000)
+
+            def single_events(name: str, port: int) -> HttpFigures:
+                """The single-event load, the same against the baseline and ingest."""
+                return http_load(
+                    name, port, "/v1/events", single_file, single,
+                    args.connections, seconds, warmup, 1, wrk is not None,
+                )  # fmt: skip
+
             print(f"raw aiokafka: producing {raw_count} records ...", flush=True)
             raw_rate, record_bytes = asyncio.run(raw_produce(broker.bootstrap_servers, raw_count))
 
@@ -97,10 +106,7 @@ def main() -> int:
             )  # fmt: skip
             processes.append(baseline)
             print("baseline: trivial FastAPI endpoint ...", flush=True)
-            base = http_load(
-                "baseline POST /v1/events", base_port, "/v1/events", single_file, single,
-                args.connections, seconds, warmup, 1, wrk is not None,
-            )  # fmt: skip
+            base = single_events("baseline POST /v1/events", base_port)
             baseline.stop()
 
             ingest_env = env | {
@@ -121,10 +127,7 @@ def main() -> int:
             )
             processes.append(ingest)
             print("ingest: POST /v1/events ...", flush=True)
-            one = http_load(
-                "ingest POST /v1/events", ingest_port, "/v1/events", single_file, single,
-                args.connections, seconds, warmup, 1, wrk is not None,
-            )  # fmt: skip
+            one = single_events("ingest POST /v1/events", ingest_port)
             print(f"ingest: POST /v1/events/batch ({BATCH_SIZE} events a request) ...", flush=True)
             many = http_load(
                 "ingest POST /v1/events/batch", ingest_port, "/v1/events/batch", batch_file,
