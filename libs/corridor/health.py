@@ -1,4 +1,10 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (its dependencies answer)."""
+"""``/healthz`` (the process is alive: restart it if not) and ``/readyz`` (it can serve:
+take it out of the load balancer if not).
+
+Readiness checks are async and may ask a dependency (broker, database). Liveness checks
+are synchronous and look only at the process itself (e.g. the consumer loop's watchdog):
+a slow database must never get a healthy pod restarted.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,23 @@ from fastapi.responses import JSONResponse
 from corridor.problems import PROBLEM_JSON
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+LivenessCheck = Callable[[], bool]
 
 
-def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRouter:
-    """``checks`` is called per request, so the composition root can fill it in later."""
+def health_router(
+    checks: Callable[[], Mapping[str, ReadinessCheck]],
+    liveness: Callable[[], Mapping[str, LivenessCheck]] = dict,
+) -> APIRouter:
+    """``checks`` and ``liveness`` are called per request, so the composition root can fill
+    them in later."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        status = {name: _alive(check) for name, check in liveness().items()}
+        if all(status.values()):
+            return JSONResponse({"status": "ok", "checks": status})
+        return _problem("not-alive", "Not alive", status)
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
@@ -28,16 +42,27 @@ def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRout
         status = dict(zip(named, results, strict=True))
         if named and all(results):
             return JSONResponse({"status": "ready", "checks": status})
-        body = {
-            "type": "/problems/not-ready",
-            "title": "Not ready",
-            "status": 503,
-            "detail": "not ready: " + ", ".join(k for k, ok in status.items() if not ok),
-            "checks": status,
-        }
-        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+        return _problem("not-ready", "Not ready", status)
 
     return router
+
+
+def _problem(kind: str, title: str, status: Mapping[str, bool]) -> JSONResponse:
+    body = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": 503,
+        "detail": f"{title.lower()}: " + ", ".join(k for k, ok in status.items() if not ok),
+        "checks": dict(status),
+    }
+    return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+
+def _alive(check: LivenessCheck) -> bool:
+    try:
+        return check()
+    except Exception:
+        return False
 
 
 async def _run(check: ReadinessCheck) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from corridor.health import ReadinessCheck, health_router
+from corridor.health import LivenessCheck, ReadinessCheck, health_router
 from corridor.metrics import HttpMetrics, metrics_router
 from corridor.problems import install_problem_handlers
 
@@ -23,12 +23,13 @@ def create_app(
     description: str,
     registry: CollectorRegistry,
     checks: Callable[[], Mapping[str, ReadinessCheck]],
+    liveness: Callable[[], Mapping[str, LivenessCheck]] = dict,
     lifespan: Lifespan | None = None,
     **kwargs: Any,
 ) -> FastAPI:
     app = FastAPI(title=title, description=description, lifespan=lifespan, **kwargs)
     install_problem_handlers(app)
-    app.include_router(health_router(checks))
+    app.include_router(health_router(checks, liveness))
     app.include_router(metrics_router(registry))
     http_metrics = HttpMetrics(registry, service)
     app.add_middleware(_Wrap, wrap=http_metrics.middleware)

@@ -16,7 +16,8 @@ from starlette.middleware import Middleware
 
 from corridor import db
 from corridor.auth import rate_limit_storage
-from corridor.kafka import KafkaMetrics, Publisher, ensure_topics, utcnow
+from corridor.clock import utcnow
+from corridor.kafka import KafkaMetrics, Publisher, ensure_topics
 from corridor.metrics import make_registry
 from corridor.security import build_security
 from corridor.topology import load_topology

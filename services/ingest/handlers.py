@@ -26,7 +26,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter
 
 from corridor.auth import Denials
-from corridor.kafka import utcnow
+from corridor.clock import utcnow
 from corridor.logging import correlation_id
 from corridor.parties import TrustRules
 from corridor.principals import Principal, Role

@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from corridor.clock import Clock, utcnow
 from corridor.parties import TrustRules, Verdict
 from corridor.principals import Principal
 from corridor.topology import Topology
@@ -35,17 +36,12 @@ from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import CardBook, Quote, QuoteRequest
 from services.tariff.trust import Booking
 
-__all__ = ["Applied", "Clock", "NotVisible", "Rejection", "Tariff", "charge_id", "utc_now"]
+__all__ = ["Applied", "Clock", "NotVisible", "Rejection", "Tariff", "charge_id"]
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 # A batch that meets a revision stored meanwhile by another consumer is applied again.
 ATTEMPTS = 5
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class NotVisible(Exception):
@@ -75,7 +71,7 @@ class Tariff:
         topology: Topology,
         metrics: TariffMetrics,
         rules: TrustRules,
-        clock: Clock = utc_now,
+        clock: Clock = utcnow,
     ) -> None:
         self.sessions = sessions
         self.book = book

@@ -19,10 +19,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from corridor.clock import Clock, utcnow
 from corridor.kafka import CE_TYPE_CHARGE, Publisher, cloudevent_record
 from services.tariff.contracts import encode_charge
 from services.tariff.db import Repository
-from services.tariff.handlers import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         publisher: Publisher,
         topic: str,
-        clock: Clock = utc_now,
+        clock: Clock = utcnow,
         batch: int = 100,
     ) -> None:
         self.sessions = sessions

@@ -20,5 +20,9 @@ class TariffSettings(ServiceSettings):
     # Topics are configurable so tests can use unique ones.
     events_topic: str = EVENTS_TOPIC
     charges_topic: str = CHARGES_TOPIC
+    # The consumer loop's watchdog (docs/reliability.md): records waiting this long without
+    # progress turn /readyz red, and this long /healthz red (Kubernetes restarts the pod).
+    consumer_ready_grace_seconds: float = Field(default=30.0, gt=0)
+    consumer_live_grace_seconds: float = Field(default=120.0, gt=0)
     # How often unpublished charges are retried (they are also tried after every batch).
     outbox_interval_seconds: float = Field(default=2.0, gt=0)

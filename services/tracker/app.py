@@ -23,14 +23,15 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from corridor import db
+from corridor.clock import utcnow
 from corridor.kafka import (
     TOPICS,
     ConsumerLoop,
     KafkaMetrics,
+    Progress,
     Publisher,
     TopicSpec,
     ensure_topics,
-    utcnow,
 )
 from corridor.metrics import make_registry
 from corridor.security import build_security
@@ -158,16 +159,19 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         view_cache_size=settings.view_cache_size,
         clock_rules=clock_rules(settings),
     )
-    state: dict[str, ConsumerLoop | asyncio.Task[None]] = {}
-
-    async def consuming() -> bool:
-        loop, task = state.get("loop"), state.get("task")
-        return (
-            isinstance(loop, ConsumerLoop)
-            and loop.healthy
-            and isinstance(task, asyncio.Task)
-            and not task.done()
-        )
+    consumer = ConsumerLoop(
+        settings.kafka,
+        settings.consumer_group,
+        [settings.events_topic],
+        EventsHandler(tracker, topology),
+        publisher,
+        kafka_metrics,
+        client_id=f"corridor-tracker-{settings.instance}",
+        max_records=settings.batch_size,
+        progress=Progress(
+            settings.consumer_ready_grace_seconds, settings.consumer_live_grace_seconds
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -181,20 +185,8 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
             if recovered:
                 log.info("republishing states", extra={"shipments": recovered})
                 await tracker.publish_pending()
-            loop = ConsumerLoop(
-                settings.kafka,
-                settings.consumer_group,
-                [settings.events_topic],
-                EventsHandler(tracker, topology),
-                publisher,
-                kafka_metrics,
-                client_id=f"corridor-tracker-{settings.instance}",
-                max_records=settings.batch_size,
-            )
-            task = asyncio.create_task(loop.run(stop), name="tracker-consumer")
-            state.update(loop=loop, task=task)
             tasks = [
-                task,
+                asyncio.create_task(consumer.run(stop), name="tracker-consumer"),
                 asyncio.create_task(housekeeping(tracker, metrics, settings, stop)),
                 asyncio.create_task(clock_ticks(tracker, settings, stop), name="tracker-clock"),
             ]
@@ -225,8 +217,9 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         checks=lambda: {
             "broker": publisher.ping,
             "database": lambda: db.ping(engine),
-            "consumer": consuming,
+            "consumer": consumer.is_ready,
         },
+        liveness=lambda: {"consumer": consumer.alive},
         lifespan=lifespan,
     )
     api.install(app, api.Reads(engine, security.rules), security.authenticator)

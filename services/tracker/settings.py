@@ -14,6 +14,10 @@ class TrackerSettings(ServiceSettings):
     # The topics are contracts; overriding them is for tests and side-by-side deployments.
     events_topic: str = EVENTS_TOPIC
     shipments_topic: str = SHIPMENTS_TOPIC
+    # The consumer loop's watchdog (docs/reliability.md): records waiting this long without
+    # progress turn /readyz red, and this long /healthz red (Kubernetes restarts the pod).
+    consumer_ready_grace_seconds: float = Field(default=30.0, gt=0)
+    consumer_live_grace_seconds: float = Field(default=120.0, gt=0)
     # Records per consumed batch, applied in one database transaction.
     batch_size: int = Field(default=500, ge=1, le=5000)
     # ETA: a segment's (or node's) median actual time is used once it has this many samples.

@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from corridor import db
-from corridor.kafka import CE_TYPE_CARGO_EVENT, OutgoingRecord, cloudevent_record, utcnow
+from corridor.clock import utcnow
+from corridor.kafka import CE_TYPE_CARGO_EVENT, OutgoingRecord, cloudevent_record
 from corridor.metrics import make_registry
 from corridor.security import build_security
 from corridor.settings import KafkaSettings

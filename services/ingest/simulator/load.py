@@ -9,11 +9,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import httpx
 
+from corridor.clock import utcnow
 from corridor.journeys import Post, plan_journey
 from corridor.topology import load_topology
 from services.ingest.simulator.run import carrier_headers
@@ -26,7 +27,7 @@ def sample_posts(count: int, seed: int = 0, now: datetime | None = None) -> list
     takes at most about 22 days), none older than ingest's maximum age (30 days)."""
     topology = load_topology()
     rng = random.Random(seed)
-    start = (now or datetime.now(UTC)) - timedelta(days=28)
+    start = (now or utcnow()) - timedelta(days=28)
     tag = f"{rng.randrange(16**6):06x}"
     posts: list[Post] = []
     journey = 0

@@ -13,11 +13,11 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from corridor.clock import utcnow
 from corridor.topology import load_topology
 from services.ingest.simulator.schedule import (
     ScheduledPost,
@@ -180,7 +180,7 @@ async def simulate(
                     topology,
                     f"SIM-{tag}-{stats.journeys:05d}",
                     started=elapsed,
-                    now=datetime.now(UTC),
+                    now=utcnow(),
                     compression=options.time_compression,
                     duplicate_rate=options.duplicate_rate,
                     late_rate=options.late_rate,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from corridor.clock import utcnow
 from corridor.journeys import JourneyOptions, plan_journey, scramble
 from corridor.topology import Topology
 
@@ -75,6 +76,6 @@ def schedule_journey(
 
 def mean_posts_per_journey(topology: Topology, samples: int = 40) -> float:
     rng = random.Random(0)
-    now = datetime.now(UTC)
+    now = utcnow()
     total = sum(len(plan_journey(rng, topology, now, f"S-{n}")) for n in range(samples))
     return total / samples

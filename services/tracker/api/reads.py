@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor.access import access_scopes, may_read, sees_cargo_details
 from corridor.auth import denials_of
-from corridor.kafka import utcnow
+from corridor.clock import utcnow
 from corridor.parties import TrustRules
 from corridor.principals import Principal
 from corridor.problems import Problem, field_error

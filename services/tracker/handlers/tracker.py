@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corridor.kafka import utcnow
+from corridor.clock import utcnow
 from corridor.parties import TrustRules
 from services.tracker.db import statistics, store
 from services.tracker.domain import (
