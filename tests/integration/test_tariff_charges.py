@@ -279,7 +279,7 @@ async def test_undecodable_and_unpriceable_records_are_dead_lettered_with_a_reas
         )
         reasons = sorted(header(r, "dlq_reason") or "" for r in mine(records))
         assert reasons[0].startswith("booking cannot be priced: booking.shipping_date: no rate")
-        assert reasons[1].startswith("cannot decode CargoEvent")
+        assert reasons[1].startswith("undecodable CargoEvent: ")
         # The booking is known (it names the booker) but has no quote, so nothing is charged.
         shown = await client.get(f"/v1/shipments/{shipment_id}/charges", headers=AS_OPERATOR)
         assert shown.json() == {"shipment_id": shipment_id, "booked_quote": None, "charges": []}

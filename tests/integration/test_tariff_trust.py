@@ -110,7 +110,7 @@ async def test_the_aktau_attack_leaves_the_victim_charged_the_honest_amount(
     assert booked.body["booking"]["origin"] == "KZALA"
     assert "KZAAU" not in booked_route(TOPOLOGY, "KZALA", "GEPTI")  # via Kuryk
     attack = [
-        post("port-aktau", victim, "aktau-1", "ARRIVED", "KZAAU", NOW - timedelta(days=365 * 30)),
+        post("port-aktau", victim, "aktau-1", "ARRIVED", "KZAAU", NOW - timedelta(days=365 * 20)),
         post("port-aktau", victim, "aktau-2", "DELIVERED", "KZAAU", NOW - timedelta(days=1)),
     ]
     # The attacker's events are stored (the consumer refuses nothing it cannot judge yet)...
