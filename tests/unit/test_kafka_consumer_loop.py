@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import IllegalStateError, KafkaConnectionError
 
 from corridor.kafka import Backoff, ConsumerLoop, DeadLetter, KafkaMetrics, Progress, Publisher
 from corridor.metrics import make_registry
@@ -66,6 +66,9 @@ class FakeConsumer:
 
     async def position(self, partition: TopicPartition) -> int:
         self.log.fail("lag")
+        if self.log.faults["revoked"] > 0:
+            self.log.faults["revoked"] -= 1
+            raise IllegalStateError(f"Partition {partition} is not assigned")
         return self.position_
 
     def assignment(self) -> set[TopicPartition]:
@@ -159,6 +162,15 @@ async def test_a_failed_batch_is_rewound_and_retried_on_the_same_consumer() -> N
     assert handler.seen == list(range(25))  # in order, each once
     assert log.consumers == 1
     assert float(loop.metrics.batch_failures._value.get()) == 3
+
+
+async def test_a_partition_revoked_during_the_lag_report_keeps_the_consumer() -> None:
+    log = Log(25, {"revoked": 3})
+    loop = make_loop(log, Handler())
+    await run_until(loop, log)
+    assert log.faults["revoked"] < 3  # the report met it
+    assert log.consumers == 1
+    assert client_errors(loop, "lag") == 0
 
 
 async def test_a_failed_rewind_gets_a_new_consumer_that_resumes_from_the_commit() -> None:

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from functools import partial
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from corridor.kafka.backoff import Backoff
 from corridor.kafka.client import STAGES, ClientError, Consumer, make_consumer
@@ -207,14 +207,17 @@ class ConsumerLoop:
     async def _report_lag(self, consumer: Consumer) -> None:
         """Lag from the high watermark of the last fetch (``end_offsets`` can be stale
         on some brokers), at most once a second; it tells the watchdog whether records
-        wait. A position that does not come back in time is skipped (lag unknown)."""
+        wait. A partition revoked meanwhile, or whose position does not come back in time,
+        is skipped (its lag unknown): a rebalance must not recreate the consumer."""
         now = time.monotonic()
         if now - self._lag_reported_at < 1.0:
             return
         self._lag_reported_at = now
-        assignment = consumer.assignment()
+        assignment = set(consumer.assignment())
         known, waiting = 0, 0
         for tp in assignment:
+            if tp not in consumer.assignment():  # revoked while another one was awaited
+                continue
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
@@ -222,8 +225,8 @@ class ConsumerLoop:
                 async with self._client("lag"), asyncio.timeout(LAG_PROBE_SECONDS):
                     position = await consumer.position(tp)
             except ClientError as exc:
-                if isinstance(exc.__cause__, TimeoutError):
-                    continue
+                if isinstance(exc.__cause__, TimeoutError | IllegalStateError):
+                    continue  # too slow, or revoked meanwhile: lag unknown, not an error
                 raise
             lag = max(0, highwater - position)
             self.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
