@@ -1,0 +1,47 @@
+"""``/healthz`` answers from the process's own liveness checks (no I/O); ``/readyz`` from
+its dependencies. Either is a problem+json 503 naming what failed."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from corridor.health import LivenessCheck, ReadinessCheck, health_router
+
+
+def client(ready: bool, alive: dict[str, LivenessCheck]) -> TestClient:
+    async def database() -> bool:
+        return ready
+
+    checks: dict[str, ReadinessCheck] = {"database": database}
+    app = FastAPI()
+    app.include_router(health_router(lambda: checks, lambda: alive))
+    return TestClient(app)
+
+
+def test_a_process_with_no_liveness_checks_is_alive() -> None:
+    app = FastAPI()
+    app.include_router(health_router(dict))
+    response = TestClient(app).get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "checks": {}})
+
+
+def test_alive_and_ready_are_answered_apart() -> None:
+    both = client(ready=False, alive={"consumer": lambda: True})
+    assert both.get("/healthz").json() == {"status": "ok", "checks": {"consumer": True}}
+    assert both.get("/readyz").status_code == 503  # a dependency down is no reason to restart
+
+
+def test_a_failed_or_raising_liveness_check_is_a_503_problem_naming_it() -> None:
+    def broken() -> bool:
+        raise RuntimeError("bug")
+
+    response = client(True, {"consumer": lambda: False, "other": broken, "ok": lambda: True}).get(
+        "/healthz"
+    )
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/not-alive"
+    assert body["checks"] == {"consumer": False, "other": False, "ok": True}
+    assert body["detail"] == "not alive: consumer, other"
