@@ -14,13 +14,23 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.reconcile import tracker_timeline
 from corridor.clock import utcnow
 from corridor.devstack import EmbeddedBroker
-from corridor.kafka import OutgoingRecord, Publisher
+from corridor.kafka import (
+    ConsumerLoop,
+    DeadLetter,
+    KafkaMetrics,
+    OutgoingRecord,
+    Publisher,
+    TopicSpec,
+    ensure_topics,
+)
+from corridor.metrics import make_registry
 from corridor.settings import KafkaSettings
 from services.tariff.app import create_app as create_tariff
 from services.tariff.db import ChargeRow, SeenEventRow
@@ -173,6 +183,49 @@ async def test_both_consumers_resume_after_a_broker_stall_under_load_and_apply_e
         for client in (tracker_client, tariff_client):
             await eventually(partial_status(client, "/readyz", 200), within=30)
             assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_loop_that_cannot_start_retries_until_the_broker_answers_then_consumes(
+    own_broker: EmbeddedBroker,
+) -> None:
+    """The failure that used to end the tracker's loop for good: the client's start."""
+    kafka = kafka_for(own_broker)
+    topic = unique("cargo.events.test")
+    await ensure_topics(kafka, [TopicSpec(topic)])
+    records = [OutgoingRecord(topic, f"k{n}", b"v", []) for n in range(10)]
+    await feed(kafka, records, [0])
+    seen: list[ConsumerRecord] = []
+
+    async def handle(batch: list[ConsumerRecord]) -> list[DeadLetter]:
+        seen.extend(batch)
+        return []
+
+    metrics = KafkaMetrics(make_registry(), "test")
+    loop = ConsumerLoop(
+        kafka, unique("g"), [topic], handle, Publisher(kafka, "test"), metrics, "test"
+    )
+
+    async def start_failed() -> bool | None:
+        return float(metrics.client_errors.labels("start")._value.get()) >= 1 or None
+
+    stop = asyncio.Event()
+    own_broker.pause()
+    try:
+        task = asyncio.create_task(loop.run(stop))
+        await eventually(start_failed, within=30, interval=0.2)
+    finally:
+        own_broker.resume()
+
+    async def all_seen() -> bool | None:
+        return len({(r.partition, r.offset) for r in seen}) == len(records) or None
+
+    try:
+        await eventually(all_seen, within=40, interval=0.2)
+        assert not task.done()
+        assert loop.ready()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 @contextmanager
