@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from corridor.contract import limits
 from corridor.equipment import MAX_ANY_GROSS_MASS_KG
 
 EventType = Literal[
@@ -35,7 +36,7 @@ Mode = Literal["RAIL", "VESSEL", "TRUCK"]
 ContainerType = Literal["20GP", "40GP", "40HC", "45HC", "WAGON"]
 
 MAX_BATCH_EVENTS = 1000
-MAX_LEGS = 16
+MAX_LEGS = limits.MAX_LEGS
 # The bound of the schema; each container type has its own (``corridor.equipment``).
 MAX_GROSS_WEIGHT_KG = MAX_ANY_GROSS_MASS_KG
 # Unicode categories an identifier may not contain: control, format (which include the
@@ -45,7 +46,7 @@ FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 # RFC 3339 with an offset; strict: a bare number is not a time.
 Moment = Annotated[AwareDatetime, Field(strict=True)]
-NODE_CODE = Annotated[str, Field(min_length=1, max_length=16, examples=["KZAAU"])]
+NODE_CODE = Annotated[str, Field(min_length=1, max_length=limits.NODE_CODE, examples=["KZAAU"])]
 
 
 def plain_text(value: str) -> str:
@@ -73,13 +74,13 @@ def _shipment_id(value: str) -> str:
 SHIPMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PlainText = AfterValidator(plain_text)
 # Lengths are checked first (in Rust), so a huge string costs nothing more.
-PrincipalId = Annotated[str, Field(min_length=1, max_length=32), PlainText]
-EventId = Annotated[str, Field(min_length=1, max_length=128), PlainText]
+PrincipalId = Annotated[str, Field(min_length=1, max_length=limits.PRINCIPAL_ID), PlainText]
+EventId = Annotated[str, Field(min_length=1, max_length=limits.EVENT_ID), PlainText]
 ShipmentId = Annotated[
-    str, Field(min_length=1, max_length=64), PlainText, AfterValidator(_shipment_id)
+    str, Field(min_length=1, max_length=limits.SHIPMENT_ID), PlainText, AfterValidator(_shipment_id)
 ]
-EquipmentNo = Annotated[str, Field(min_length=1, max_length=32), PlainText]
-Text500 = Annotated[str, Field(min_length=1, max_length=500), PlainText]
+EquipmentNo = Annotated[str, Field(min_length=1, max_length=limits.EQUIPMENT_NO), PlainText]
+Text500 = Annotated[str, Field(min_length=1, max_length=limits.REASON), PlainText]
 
 
 class PartiesIn(BaseModel):
