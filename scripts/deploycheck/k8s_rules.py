@@ -88,7 +88,7 @@ def _selects(selector: Object, labels: dict[str, str]) -> bool:
 
 
 def topics(objects: tuple[Object, ...], production: bool) -> list[str]:
-    """A KafkaTopic per topic of libs/corridor/kafka.py, with its configs; prod replication."""
+    """A KafkaTopic per topic of corridor.kafka.topics, with its configs; prod replication."""
     problems = []
     clusters = {k["metadata"]["name"] for k in of_kind(objects, "Kafka")}
     for spec in TOPICS:
