@@ -182,14 +182,7 @@ async def throughput(count: int, rounds: int, delay_ms: float) -> None:
                 runs["tracker apply, slow database"] = [await tracker.tracker_apply(slow, batch)]
             async with slowed(tariff_engine, delay_ms / 1000) as slow:
                 runs["tariff apply, slow database"] = [(await tariff_apply(slow, batch))[0]]
-    best = {name: max(rates) for name, rates in runs.items()}
-    fastest = max(v for k, v in best.items() if k.startswith("raw"))
-    for name, rate in best.items():
-        every = ", ".join(f"{r:,.0f}" for r in runs[name])
-        print(
-            f"  {name:<31} {rate:>8,.0f} events/s  {rate / fastest:>6.1%} of fastest raw"
-            f"   (runs: {every})"
-        )
+    best = tracker.print_rates(runs)
     ratio = best["tariff apply (consumer)"] / best["tracker apply (EventsHandler)"]
     print(f"  tariff vs tracker apply: ratio {ratio:.2f} ({charged} charges issued per run)")
     batches = -(-count // BATCH)

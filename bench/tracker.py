@@ -239,6 +239,11 @@ async def throughput(count: int, rounds: int) -> None:
             runs.setdefault("tracker apply (EventsHandler)", []).append(
                 await tracker_apply(engine, batch)
             )
+    print_rates(runs)
+
+
+def print_rates(runs: dict[str, list[float]]) -> dict[str, float]:
+    """Print the best of each run against the fastest raw baseline; return the bests."""
     best = {name: max(rates) for name, rates in runs.items()}
     fastest = max(v for k, v in best.items() if k.startswith("raw"))
     for name, rate in best.items():
@@ -247,6 +252,7 @@ async def throughput(count: int, rounds: int) -> None:
             f"  {name:<31} {rate:>8,.0f} events/s  {rate / fastest:>6.1%} of fastest raw"
             f"   (runs: {every})"
         )
+    return best
 
 
 def main() -> None:
