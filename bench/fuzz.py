@@ -23,11 +23,12 @@ from pathlib import Path
 
 import httpx
 
-from bench.reconcile import read_topic
+from bench.reconcile import READ_WITHIN_SECONDS
 from bench.stack import Stack, StackOptions
 from corridor.kafka import EVENTS_DLQ_TOPIC, EVENTS_TOPIC, OutgoingRecord, Publisher, header
 from corridor.settings import KafkaSettings
 from corridor.v1 import common_pb2, events_pb2, shipments_pb2
+from tests.support import read_records
 
 
 @dataclass
@@ -139,7 +140,9 @@ async def kafka_fuzz(stack: Stack, budget: Budget, seed: int) -> bool:
     by_group: dict[str, set[str]] = {}
     while time.monotonic() < deadline:
         by_group = {}
-        for record in await read_topic(stack.bootstrap_servers, EVENTS_DLQ_TOPIC, 1.0):
+        for record in await read_records(
+            stack.bootstrap_servers, EVENTS_DLQ_TOPIC, within=READ_WITHIN_SECONDS
+        ):
             key = bytes(record.key or b"").decode(errors="replace")
             if key in keys:
                 group = header(record, "dlq_consumer_group") or "?"

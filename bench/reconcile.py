@@ -72,15 +72,6 @@ class Reconciliation:
         )
 
 
-async def read_topic(bootstrap: str, topic: str, idle_seconds: float = 2.0) -> list[Any]:
-    """Everything in ``topic`` now: ``tests.support.read_records`` to the end offsets.
-
-    Kept only for bench/fuzz.py's call; ``idle_seconds`` no longer matters (the end offsets
-    say when all is read). New code calls ``read_records`` directly.
-    """
-    return await read_records(bootstrap, topic, within=READ_WITHIN_SECONDS)
-
-
 # Reconciliation reads every shipment: as an operator (reads are authorized).
 OPERATOR = {"Authorization": "Bearer demo-corridor-ops"}
 
