@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from corridor import db
 from corridor.devstack import EmbeddedBroker, free_port
 from corridor.settings import KafkaSettings
 
@@ -118,3 +119,16 @@ async def database_url(
         path = tmp_path_factory.mktemp("db") / "test.db"
         return f"sqlite+aiosqlite:///{path}"
     return str(await _database_factory())
+
+
+@pytest.fixture
+async def tracker_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A fresh database (``database_url``) migrated to the tracker's schema."""
+    from services.tracker.app import MIGRATIONS  # the service only for the tests that use it
+
+    engine = db.make_engine(database_url)
+    await db.migrate(engine, MIGRATIONS)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

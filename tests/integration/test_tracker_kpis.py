@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corridor import db
-from services.tracker.app import MIGRATIONS
 from services.tracker.db import queries
 from services.tracker.domain import Event, EventType
 from services.tracker.handlers import Tracker
@@ -21,16 +18,6 @@ from tests.conftest import unique as unique_id
 from tests.unit.test_tracker_samples import RULES, journey_events
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = db.make_engine(database_url)
-    await db.migrate(engine, MIGRATIONS)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def counts(registry: CollectorRegistry, name: str, label: str) -> Counter[str]:
@@ -44,10 +31,10 @@ def counts(registry: CollectorRegistry, name: str, label: str) -> Counter[str]:
 
 
 async def test_a_journey_re_folded_by_late_events_observes_each_kpi_once(
-    engine: AsyncEngine,
+    tracker_engine: AsyncEngine,
 ) -> None:
     registry = CollectorRegistry()
-    tracker = Tracker(engine, RULES, metrics=TrackerMetrics(registry, RULES.topology))
+    tracker = Tracker(tracker_engine, RULES, metrics=TrackerMetrics(registry, RULES.topology))
     expected_sections: Counter[str] = Counter()
     expected_dwells: Counter[str] = Counter()
     for seed in range(6):
@@ -65,7 +52,7 @@ async def test_a_journey_re_folded_by_late_events_observes_each_kpi_once(
         batches += [late[i : i + 2] for i in range(0, len(late), 2)]
         for batch in batches:
             await tracker.apply(batch)
-        async with engine.connect() as conn:
+        async with tracker_engine.connect() as conn:
             found = await queries.get_shipment(conn, shipment_id)
         assert found is not None
         view = found.view
