@@ -74,3 +74,23 @@ def make_wagon_no(rng: random.Random, digits: int = 8) -> str:
     if digits == 8:
         body = "5" + body[1:]  # 1520 mm gondolas and tank wagons commonly start with 5-7
     return body + str(luhn_check_digit(body))
+
+
+GLN = re.compile(r"^[0-9]{13}$")
+
+
+def gs1_check_digit(digits: str) -> int:
+    """GS1 check digit (GLN, GTIN, SSCC): weights 3 and 1 alternating from the rightmost
+    data digit, complement to the next multiple of ten."""
+    total = sum(int(ch) * (3 if index % 2 == 0 else 1) for index, ch in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
+def gln_error(value: str) -> str | None:
+    """Why ``value`` is not a valid GS1 Global Location Number (13 digits), or ``None``."""
+    if not GLN.match(value):
+        return "must be 13 digits (GS1 GLN)"
+    expected = gs1_check_digit(value[:12])
+    if int(value[12]) != expected:
+        return f"check digit should be {expected}, not {value[12]} (GS1)"
+    return None

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from corridor.identifiers import gln_error
+
 DATA_FILE = Path(__file__).with_name("corridor.yaml")
 LOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 NODE_KINDS = frozenset({"border", "port", "hub", "gauge_change"})
@@ -45,6 +47,10 @@ class Node:
     # The tracker's ETA uses it until enough actual dwells give a median.
     dwell_hours: float = 0.0
     dwell_assumed: bool = False
+    # GS1 Global Location Number of the node, for EPCIS locations (SGLN or GS1 Digital
+    # Link); ``gln_assumed`` where none is published (docs/standards.md).
+    gln: str | None = None
+    gln_assumed: bool = False
 
     @property
     def is_border(self) -> bool:
@@ -109,6 +115,8 @@ class Topology:
             self.operators[op.id] = op
         self._adjacent: dict[str, list[Segment]] = {code: [] for code in self.nodes}
         self._validate()
+        # Node code by GLN (EPCIS locations).
+        self.glns: dict[str, str] = {n.gln: n.code for n in self.nodes.values() if n.gln}
         for seg in self.segments:
             self._adjacent[seg.origin].append(seg)
             self._adjacent[seg.destination].append(seg.reversed())
@@ -127,6 +135,7 @@ class Topology:
                 raise TopologyError(f"node {node.code}: dwell_hours must be in [0, 720)")
             if node.dwell_assumed and node.dwell_hours == 0:
                 raise TopologyError(f"node {node.code}: dwell_assumed without dwell_hours")
+            self._validate_gln(node)
         seen: set[frozenset[str]] = set()
         for seg in self.segments:
             name = f"segment {seg.origin}-{seg.destination}"
@@ -146,6 +155,18 @@ class Topology:
                 raise TopologyError(f"{name}: duplicate segment")
             seen.add(pair)
         self._check_connected()
+
+    def _validate_gln(self, node: Node) -> None:
+        if node.gln is None:
+            if node.gln_assumed:
+                raise TopologyError(f"node {node.code}: gln_assumed without gln")
+            return
+        error = gln_error(node.gln)
+        if error is not None:
+            raise TopologyError(f"node {node.code}: gln {error}")
+        others = [n.code for n in self.nodes.values() if n.gln == node.gln and n is not node]
+        if others:
+            raise TopologyError(f"node {node.code}: gln {node.gln} also given to {others[0]}")
 
     def _check_connected(self) -> None:
         if not self.nodes:
@@ -233,6 +254,8 @@ def _parse(raw: Mapping[str, Any]) -> Topology:
                 provisional=_flag(n, "provisional"),
                 dwell_hours=float(n.get("dwell_hours", 0.0)),
                 dwell_assumed=_flag(n, "dwell_assumed"),
+                gln=None if n.get("gln") is None else str(n["gln"]),
+                gln_assumed=_flag(n, "gln_assumed"),
             )
             for n in raw["nodes"]
         ]
