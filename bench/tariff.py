@@ -37,7 +37,7 @@ from typing import Any, cast
 from aiokafka import ConsumerRecord
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench import tracker
 from bench.latency_proxy import LatencyProxy
@@ -45,7 +45,7 @@ from corridor import db
 from corridor.kafka import OutgoingRecord, Publisher
 from corridor.metrics import make_registry
 from services.tariff.consumer import EventConsumer
-from services.tariff.db import MIGRATIONS
+from services.tariff.db import MIGRATIONS, sql_units
 from services.tariff.handlers import Tariff
 from services.tariff.metrics import TariffMetrics
 from services.tariff.outbox import Outbox
@@ -96,11 +96,11 @@ async def reset(engine: AsyncEngine) -> None:
 
 async def tariff_apply(engine: AsyncEngine, batch: list[ConsumerRecord]) -> tuple[float, int]:
     """Events/s through the tariff's consumer (decode, apply, outbox), and the charges."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    units = sql_units(engine)
     metrics = TariffMetrics(make_registry())
     book = load_card_book(SHIPPED_CARDS, tracker.TOPOLOGY)
-    tariff = Tariff(sessions, book, tracker.TOPOLOGY, metrics, tracker.RULES)
-    outbox = Outbox(sessions, cast(Publisher, Acknowledging()), "cargo.charges.v1")
+    tariff = Tariff(units, book, tracker.TOPOLOGY, metrics, tracker.RULES)
+    outbox = Outbox(units, cast(Publisher, Acknowledging()), "cargo.charges.v1")
     consumer = EventConsumer(tariff, outbox)
     started = time.perf_counter()
     for start in range(0, len(batch), BATCH):

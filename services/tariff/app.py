@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from corridor import db
 from corridor.clock import Clock, utcnow
@@ -33,7 +32,7 @@ from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
 from services.tariff import api
 from services.tariff.consumer import EventConsumer
-from services.tariff.db import MIGRATIONS
+from services.tariff.db import MIGRATIONS, sql_units
 from services.tariff.handlers import Tariff
 from services.tariff.metrics import TariffMetrics
 from services.tariff.outbox import Outbox
@@ -57,10 +56,10 @@ def create_app(settings: TariffSettings | None = None, *, clock: Clock = utcnow)
     metrics = TariffMetrics(registry)
     kafka_metrics = KafkaMetrics(registry, "tariff")
     engine = db.make_engine(settings.database_url)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    tariff = Tariff(sessions, book, topology, metrics, security.rules, clock)
+    units = sql_units(engine)
+    tariff = Tariff(units, book, topology, metrics, security.rules, clock)
     publisher = Publisher(settings.kafka, "corridor-tariff", kafka_metrics)
-    outbox = Outbox(sessions, publisher, settings.charges_topic, clock)
+    outbox = Outbox(units, publisher, settings.charges_topic, clock)
     consumer = ConsumerLoop(
         settings.kafka,
         settings.consumer_group,

@@ -20,6 +20,7 @@ from services.tariff import rates, trust
 from services.tariff.documents import charge_doc, quote_from_doc
 from services.tariff.rates import CardBook, Movement
 from services.tariff.revisions import next_revision
+from services.tariff.storage import ChargeRow
 from services.tariff.trust import Booking, StoredMovement
 
 # Charge ids derive from the shipment, so every revision of a shipment's charge has the
@@ -49,19 +50,19 @@ class Bill:
     def revision(self) -> int:
         return int(self.document["revision"])
 
-    def row(self) -> dict[str, Any]:
+    def row(self) -> ChargeRow:
         doc = self.document
-        return {
-            "charge_id": doc["charge_id"],
-            "revision": doc["revision"],
-            "shipment_id": self.shipment_id,
-            "card_version": doc["card_version"],
-            "currency": doc["currency"],
-            "total": doc["total"],
-            "document": doc,
-            "computed_at": self.computed_at,
-            "published_at": None,
-        }
+        return ChargeRow(
+            charge_id=doc["charge_id"],
+            revision=doc["revision"],
+            shipment_id=self.shipment_id,
+            card_version=doc["card_version"],
+            currency=doc["currency"],
+            total=doc["total"],
+            document=doc,
+            computed_at=self.computed_at,
+            published_at=None,
+        )
 
 
 class MissingCard(Exception):

@@ -1,8 +1,10 @@
 """Tariff's use cases: quote, record what happened to shipments, charge them (and revise
 the charge when a later fact changes it), show the charges to those who may read them.
 
-A batch of events is applied in one transaction and a constant number of statements,
-however many events and shipments it holds (``Repository``): the digests of its events in
+The use cases talk to storage through a unit of work (``storage``: SQLAlchemy in ``db``,
+in-memory fakes in the unit tests) and see only the tariff's own errors. A batch of events
+is applied in one unit of work and a constant number of statements, however many events
+and shipments it holds (``storage.TariffRepository``): the digests of its events in
 one insert (conflicts read back in one query), its booking claims and movements in one
 insert each, then the claims, movements and latest charge of the shipments it touched in
 one query each, and their new charge revisions in one insert. Which booking and which
@@ -21,19 +23,17 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from corridor.clock import Clock, utcnow
 from corridor.parties import TrustRules, Verdict
 from corridor.principals import Principal
 from corridor.topology import Topology
 from services.tariff import intake, rates, trust
 from services.tariff.bills import Bill, MissingCard, bill, charge_document, charge_id
-from services.tariff.db import ConcurrentRevision, Repository
 from services.tariff.events import ShipmentEvent
 from services.tariff.intake import Facts, Rejection
 from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import CardBook, Quote, QuoteRequest
+from services.tariff.storage import ConcurrentRevision, TariffRepository, UnitsOfWork
 from services.tariff.trust import Booking
 
 __all__ = ["Applied", "Clock", "NotVisible", "Rejection", "Tariff", "charge_id"]
@@ -66,14 +66,14 @@ class Applied:
 class Tariff:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        units: UnitsOfWork,
         book: CardBook,
         topology: Topology,
         metrics: TariffMetrics,
         rules: TrustRules,
         clock: Clock = utcnow,
     ) -> None:
-        self.sessions = sessions
+        self.units = units
         self.book = book
         self.topology = topology
         self.metrics = metrics
@@ -101,11 +101,12 @@ class Tariff:
         outcome = await self._transaction(lambda repo: self._apply(repo, events))
         return Applied(sorted(outcome.rejections, key=lambda r: r.index), outcome.bills)
 
-    async def _transaction(self, work: Callable[[Repository], Awaitable[Outcome]]) -> Outcome:
+    async def _transaction(self, work: Callable[[TariffRepository], Awaitable[Outcome]]) -> Outcome:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self.sessions.begin() as session:
-                    outcome = await work(Repository(session))
+                async with self.units() as uow:
+                    outcome = await work(uow.repository)
+                    await uow.commit()
             except ConcurrentRevision:
                 if attempt == ATTEMPTS:
                     raise
@@ -115,7 +116,7 @@ class Tariff:
             return outcome
         raise AssertionError("unreachable")
 
-    async def _apply(self, repo: Repository, events: Sequence[ShipmentEvent]) -> Outcome:
+    async def _apply(self, repo: TariffRepository, events: Sequence[ShipmentEvent]) -> Outcome:
         received_at = self.clock()
         batch = intake.copies(events)
         new = await repo.record_seen(intake.seen_rows(batch))
@@ -135,7 +136,7 @@ class Tariff:
         return outcome
 
     async def _settle(
-        self, repo: Repository, shipment_ids: Collection[str], facts: Facts | None = None
+        self, repo: TariffRepository, shipment_ids: Collection[str], facts: Facts | None = None
     ) -> Outcome:
         """Judge the new facts of these shipments and issue the charge revisions they
         make: three reads and one insert for all of them."""
@@ -171,7 +172,7 @@ class Tariff:
         await repo.add_charges([b.row() for b in outcome.bills])
         return outcome
 
-    async def _settle_only(self, shipment_ids: Collection[str], repo: Repository) -> Outcome:
+    async def _settle_only(self, shipment_ids: Collection[str], repo: TariffRepository) -> Outcome:
         return await self._settle(repo, shipment_ids)
 
     def _judge_new(
@@ -228,8 +229,8 @@ class Tariff:
         card was missing then restored)."""
         total, after = 0, ""
         while True:
-            async with self.sessions() as session:
-                waiting = await Repository(session).awaiting_charge(after, batch)
+            async with self.units() as uow:
+                waiting = await uow.repository.awaiting_charge(after, batch)
             outcome = await self._transaction(partial(self._settle_only, waiting))
             total += len(outcome.bills)
             if len(waiting) < batch:
@@ -243,8 +244,8 @@ class Tariff:
         a shipment, in order, with the revenue shares ``principal`` may see; None when
         neither exists. Raises ``NotVisible`` when the principal may not read the
         shipment."""
-        async with self.sessions() as session:
-            repo = Repository(session)
+        async with self.units() as uow:
+            repo = uow.repository
             claims = (await repo.claims_of([shipment_id])).get(shipment_id, [])
             charges = await repo.charges(shipment_id)
         booking = trust.effective_booking(self.rules, claims)

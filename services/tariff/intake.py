@@ -22,6 +22,7 @@ from services.tariff import rates, trust
 from services.tariff.documents import quote_doc
 from services.tariff.events import ShipmentEvent
 from services.tariff.rates import CardBook, QuoteRequest
+from services.tariff.storage import ClaimRow, MovementRow, SeenRow
 
 Key = tuple[str, str]
 Indexed = tuple[int, ShipmentEvent]
@@ -42,9 +43,9 @@ def copies(events: Sequence[ShipmentEvent]) -> dict[Key, list[Indexed]]:
     return found
 
 
-def seen_rows(batch: Mapping[Key, list[Indexed]]) -> list[dict[str, Any]]:
+def seen_rows(batch: Mapping[Key, list[Indexed]]) -> list[SeenRow]:
     return [
-        {"carrier": carrier, "event_id": event_id, "digest": found[0][1].digest}
+        SeenRow(carrier=carrier, event_id=event_id, digest=found[0][1].digest)
         for (carrier, event_id), found in batch.items()
     ]
 
@@ -76,8 +77,8 @@ def sort_out(
 class Facts:
     """The rows of a batch's fresh facts, and what they already tell."""
 
-    claims: list[dict[str, Any]] = field(default_factory=list)
-    movements: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[ClaimRow] = field(default_factory=list)
+    movements: list[MovementRow] = field(default_factory=list)
     # batch index of each fresh claim and movement, by identity
     index: dict[Key, int] = field(default_factory=dict)
     # the fresh movements as the trust rules judge them, by shipment
@@ -100,16 +101,17 @@ def facts(
             continue  # an estimate or plan: not a fact
         key = (event.carrier, event.event_id)
         recorded_at = event.recorded_at or received_at
-        row = {
-            "carrier": event.carrier,
-            "event_id": event.event_id,
-            "shipment_id": event.shipment_id,
-            "occurred_at": event.occurred_at,
-            "recorded_at": recorded_at,
-        }
         if event.event_type != "BOOKED":
             result.movements.append(
-                {**row, "event_type": event.event_type, "location": event.location}
+                MovementRow(
+                    carrier=event.carrier,
+                    event_id=event.event_id,
+                    shipment_id=event.shipment_id,
+                    occurred_at=event.occurred_at,
+                    recorded_at=recorded_at,
+                    event_type=event.event_type,
+                    location=event.location,
+                )
             )
             result.new_movements.setdefault(event.shipment_id, []).append(
                 trust.StoredMovement(
@@ -127,7 +129,17 @@ def facts(
             result.rejections.append(Rejection(index, "BOOKED without booking details"))
             continue
         quote, reason = _priced(event, book, topology)
-        result.claims.append({**row, "details": trust.details_doc(event.booking), "quote": quote})
+        result.claims.append(
+            ClaimRow(
+                carrier=event.carrier,
+                event_id=event.event_id,
+                shipment_id=event.shipment_id,
+                occurred_at=event.occurred_at,
+                recorded_at=recorded_at,
+                details=trust.details_doc(event.booking),
+                quote=quote,
+            )
+        )
         result.index[key] = index
         if reason:
             result.unpriceable[key] = reason

@@ -17,12 +17,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from corridor.clock import Clock, utcnow
 from corridor.kafka import CE_TYPE_CHARGE, Publisher, cloudevent_record
 from services.tariff.contracts import encode_charge
-from services.tariff.db import Repository
+from services.tariff.storage import UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +29,7 @@ RECENT = 10_000
 
 
 class Publishable(Protocol):
-    """A stored revision (``db.StoredCharge``) or one just committed (``bills.Bill``)."""
+    """A stored revision (``storage.StoredCharge``) or one just committed (``bills.Bill``)."""
 
     @property
     def charge_id(self) -> str: ...
@@ -55,13 +53,13 @@ def revision_event_id(charge_id: str, revision: int) -> str:
 class Outbox:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        units: UnitsOfWork,
         publisher: Publisher,
         topic: str,
         clock: Clock = utcnow,
         batch: int = 100,
     ) -> None:
-        self.sessions = sessions
+        self.units = units
         self.publisher = publisher
         self.topic = topic
         self.clock = clock
@@ -78,8 +76,8 @@ class Outbox:
         published = 0
         async with self._lock:
             while True:
-                async with self.sessions() as session:
-                    rows = await Repository(session).unpublished(self.batch)
+                async with self.units() as uow:
+                    rows = await uow.repository.unpublished(self.batch)
                 if not rows:
                     return published
                 acked = await self._publish(rows)
@@ -114,8 +112,9 @@ class Outbox:
             if not error
         ]
         if acked:
-            async with self.sessions.begin() as session:
-                await Repository(session).mark_published(acked, self.clock())
+            async with self.units() as uow:
+                await uow.repository.mark_published(acked, self.clock())
+                await uow.commit()
             for key in acked:
                 if len(self._acked) == RECENT:
                     self._acked_set.discard(self._acked[0])

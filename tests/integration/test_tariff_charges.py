@@ -33,7 +33,7 @@ from corridor.topology import load_topology
 from corridor.v1 import charges_pb2, common_pb2, events_pb2
 from services.tariff.app import create_app
 from services.tariff.contracts import decode_event
-from services.tariff.db import MIGRATIONS, ChargeRow
+from services.tariff.db import MIGRATIONS, ChargeRow, sql_units
 from services.tariff.handlers import Tariff, charge_id
 from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import load_card_book
@@ -295,7 +295,7 @@ async def test_a_charge_committed_but_not_published_is_published_at_start_up_onc
     await db.migrate(engine, MIGRATIONS)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     tariff = Tariff(
-        sessions,
+        sql_units(engine),
         load_card_book(SHIPPED_CARDS, TOPOLOGY),
         TOPOLOGY,
         TariffMetrics(make_registry()),

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from corridor import db
 from corridor.metrics import make_registry
-from services.tariff.db import MIGRATIONS, Base, ChargeRow, Repository
+from services.tariff.db import MIGRATIONS, Base, ChargeRow, SqlRepository, sql_units
 from services.tariff.documents import quote_doc
 from services.tariff.handlers import Tariff
 from services.tariff.metrics import TariffMetrics
@@ -63,8 +63,7 @@ async def test_a_booking_of_revision_0001_is_a_claim_of_its_carrier_after_0002(
         values |= {"t": str(booked.total), "q": json.dumps(quote_doc(booked))}
         await conn.execute(insert, values)
     await db.migrate(engine, MIGRATIONS)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    tariff = Tariff(sessions, book, TOPOLOGY, TariffMetrics(make_registry()), RULES)
+    tariff = Tariff(sql_units(engine), book, TOPOLOGY, TariffMetrics(make_registry()), RULES)
     shown = await tariff.shipment_charges(shipment_id, RULES.registry.principals["customs-kz"])
     assert shown is not None
     assert shown["booked_quote"] is not None
@@ -129,7 +128,7 @@ async def test_a_charge_of_revision_0002_is_revision_1_after_0003_and_back(
         assert row is not None
         assert row.published_at == AT  # published before: not published again
         assert row.document == {**document, "revision": 1, "difference": "10.00"}
-        assert await Repository(session).unpublished(10) == []
+        assert await SqlRepository(session).unpublished(10) == []
     async with engine.begin() as conn:
         await conn.run_sync(_downgrade_to("0002"))
     async with engine.connect() as conn:

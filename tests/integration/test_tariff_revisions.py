@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor import db, kafka
 from corridor.journeys import Post
@@ -22,7 +22,7 @@ from corridor.metrics import make_registry
 from corridor.settings import KafkaSettings
 from services.tariff.app import create_app
 from services.tariff.contracts import decode_event
-from services.tariff.db import MIGRATIONS
+from services.tariff.db import MIGRATIONS, sql_units
 from services.tariff.handlers import Rejection, Tariff, charge_id
 from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import load_card_book
@@ -90,9 +90,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def tariff(engine: AsyncEngine) -> Tariff:
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     metrics = TariffMetrics(make_registry())
-    return Tariff(sessions, load_card_book(SHIPPED_CARDS, TOPOLOGY), TOPOLOGY, metrics, RULES)
+    return Tariff(
+        sql_units(engine), load_card_book(SHIPPED_CARDS, TOPOLOGY), TOPOLOGY, metrics, RULES
+    )
 
 
 async def test_a_departure_reported_after_delivery_revises_the_charge_to_the_in_order_total(

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from corridor import db
 from corridor.journeys import JourneyOptions, Post, plan_journey
@@ -21,7 +20,7 @@ from corridor.metrics import make_registry
 from corridor.parties import booked_route
 from services.tariff.app import create_app
 from services.tariff.contracts import decode_event
-from services.tariff.db import MIGRATIONS
+from services.tariff.db import MIGRATIONS, sql_units
 from services.tariff.handlers import Rejection, Tariff
 from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import load_card_book
@@ -80,9 +79,10 @@ def booking(post_: Post, **change: Any) -> Post:
 async def tariff(database_url: str) -> AsyncIterator[Tariff]:
     engine = db.make_engine(database_url)
     await db.migrate(engine, MIGRATIONS)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     metrics = TariffMetrics(make_registry())
-    yield Tariff(sessions, load_card_book(SHIPPED_CARDS, TOPOLOGY), TOPOLOGY, metrics, RULES)
+    yield Tariff(
+        sql_units(engine), load_card_book(SHIPPED_CARDS, TOPOLOGY), TOPOLOGY, metrics, RULES
+    )
     await engine.dispose()
 
 

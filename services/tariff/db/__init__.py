@@ -1,7 +1,8 @@
-"""The tariff's storage: tables (``tables``) and the set-based repository
-(``repository``)."""
+"""The tariff's storage on SQLAlchemy: tables (``tables``), the set-based repository
+(``repository``) and the unit of work (``unit_of_work``) that implement
+``services.tariff.storage``, with driver errors translated in one place (``errors``)."""
 
-from services.tariff.db.repository import ConcurrentRevision, Repository
+from services.tariff.db.repository import SqlRepository
 from services.tariff.db.tables import (
     MIGRATIONS,
     Base,
@@ -10,14 +11,16 @@ from services.tariff.db.tables import (
     MovementRow,
     SeenEventRow,
 )
+from services.tariff.db.unit_of_work import SqlUnitOfWork, sql_units
 
 __all__ = [
     "MIGRATIONS",
     "Base",
     "BookingClaimRow",
     "ChargeRow",
-    "ConcurrentRevision",
     "MovementRow",
-    "Repository",
     "SeenEventRow",
+    "SqlRepository",
+    "SqlUnitOfWork",
+    "sql_units",
 ]

@@ -9,7 +9,7 @@ SQLAlchemy process every value of every row (the tracker's writes do the same,
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -56,7 +56,7 @@ def statement(
     return text(sql)
 
 
-def parameters(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+def parameters(table: Table, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """One list per column; JSON documents serialised, times as they are (aware)."""
     columns: dict[str, list[Any]] = {}
     for name in rows[0]:

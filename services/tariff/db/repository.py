@@ -1,49 +1,46 @@
-"""The tariff's reads and writes inside one session (the caller's transaction), set-based
-as the tracker's store: a batch costs a constant number of statements, however many events
-and shipments it holds. Rows go in as multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (with
-``RETURNING`` where the caller must learn what was new; one array per column on PostgreSQL,
-``arrays``); reads take the touched shipments'
-ids as ``IN`` lists, in chunks of ``CHUNK`` (a consumer batch is at most 500 records, so
-one chunk).
+"""The tariff's repository on SQLAlchemy (``storage.TariffRepository``): reads and writes
+inside the session of a unit of work (``unit_of_work``), set-based as the tracker's store:
+a batch costs a constant number of statements, however many events and shipments it holds.
+Rows go in as multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (with ``RETURNING`` where
+the caller must learn what was new; one array per column on PostgreSQL, ``arrays``); reads
+take the touched shipments' ids as ``IN`` lists, in chunks of ``CHUNK`` (a consumer batch
+is at most 500 records, so one chunk). Driver errors leave as the tariff's own
+(``errors.translated``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, func, select, update
+from sqlalchemy import Executable, Result, Table, Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corridor.parties import BookingClaim
 from services.tariff.db import arrays
+from services.tariff.db.errors import translated
 from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
+from services.tariff.storage import ChargeRow as NewCharge
+from services.tariff.storage import (
+    ClaimRow,
+    ConcurrentRevision,
+    Key,
+    SeenRow,
+    StoredCharge,
+)
+from services.tariff.storage import (
+    MovementRow as NewMovement,
+)
 from services.tariff.trust import Claim, ClaimBody, StoredMovement
 
 CHUNK = 500
-Key = tuple[str, str]  # (carrier, event_id)
 
 claims_table: Table = BookingClaimRow.__table__  # type: ignore[assignment]
 movements_table: Table = MovementRow.__table__  # type: ignore[assignment]
 seen_table: Table = SeenEventRow.__table__  # type: ignore[assignment]
 charges_table: Table = ChargeRow.__table__  # type: ignore[assignment]
-
-
-class ConcurrentRevision(Exception):
-    """Another transaction stored a revision of these charges meanwhile: retry the batch
-    on fresh data (two consumers briefly owning one partition during a rebalance)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCharge:
-    charge_id: str
-    revision: int
-    shipment_id: str
-    document: dict[str, Any]
-    computed_at: datetime
 
 
 def _chunks(values: Iterable[Any]) -> list[list[Any]]:
@@ -55,14 +52,18 @@ def _charge_of(row: Any) -> StoredCharge:
     return StoredCharge(row.charge_id, row.revision, row.shipment_id, row.document, row.computed_at)
 
 
-class Repository:
+class SqlRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        with translated():
+            return await self.session.execute(statement, parameters)
 
     async def _insert_ignoring(
         self,
         table: Table,
-        rows: Sequence[dict[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         keys: tuple[str, ...],
         returning: tuple[str, ...] = (),
     ) -> list[Any]:
@@ -73,19 +74,19 @@ class Repository:
         ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
         if self.session.get_bind().dialect.name == "postgresql":
             names = tuple(ordered[0])
-            result = await self.session.execute(
+            result = await self._execute(
                 arrays.statement(table, names, keys, returning),
                 arrays.parameters(table, ordered),
             )
             return list(result) if returning else []
         statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys))
         if not returning:
-            await self.session.execute(statement, ordered)
+            await self._execute(statement, ordered)
             return []
         returns = statement.returning(*(table.c[n] for n in returning))
-        return list(await self.session.execute(returns, ordered))
+        return list(await self._execute(returns, ordered))
 
-    async def record_seen(self, rows: Sequence[dict[str, Any]]) -> set[Key]:
+    async def record_seen(self, rows: Sequence[SeenRow]) -> set[Key]:
         """Record events' digests (``carrier``, ``event_id``, ``digest``); the keys that
         were new."""
         inserted = await self._insert_ignoring(
@@ -103,15 +104,15 @@ class Repository:
                 seen_table.c.carrier.in_({c for c, _ in chunk}),
                 seen_table.c.event_id.in_({e for _, e in chunk}),
             )
-            for row in await self.session.execute(query):
+            for row in await self._execute(query):
                 if (row.carrier, row.event_id) in wanted:
                     found[(row.carrier, row.event_id)] = row.digest
         return found
 
-    async def add_claims(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def add_claims(self, rows: Sequence[ClaimRow]) -> None:
         await self._insert_ignoring(claims_table, rows, ("carrier", "event_id"))
 
-    async def add_movements(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def add_movements(self, rows: Sequence[NewMovement]) -> None:
         await self._insert_ignoring(movements_table, rows, ("carrier", "event_id"))
 
     async def claims_of(self, shipment_ids: Iterable[str]) -> dict[str, list[Claim]]:
@@ -130,7 +131,7 @@ class Repository:
                 cast(t.c.quote, Text).label("quote"),  # parsed only where needed
             ).where(t.c.shipment_id.in_(chunk))
             # Sorted here: ORDER BY id would let the planner walk the whole primary key.
-            for r in sorted(await self.session.execute(query), key=lambda r: r.id):
+            for r in sorted(await self._execute(query), key=lambda r: r.id):
                 claim: Claim = BookingClaim(
                     r.carrier,
                     r.event_id,
@@ -169,7 +170,7 @@ class Repository:
                         )
                     )
                 )
-            for r in await self.session.execute(query):
+            for r in await self._execute(query):
                 found.setdefault(r.shipment_id, []).append(
                     StoredMovement(
                         r.carrier,
@@ -194,7 +195,7 @@ class Repository:
         found: dict[str, StoredCharge] = {}
         for chunk in _chunks(shipment_ids):
             query = select(t).where(t.c.shipment_id.in_(chunk), t.c.revision == latest)
-            for row in await self.session.execute(query):
+            for row in await self._execute(query):
                 found[row.shipment_id] = _charge_of(row)
         return found
 
@@ -205,9 +206,9 @@ class Repository:
             .where(charges_table.c.shipment_id == shipment_id)
             .order_by(charges_table.c.revision)
         )
-        return [_charge_of(row) for row in await self.session.execute(query)]
+        return [_charge_of(row) for row in await self._execute(query)]
 
-    async def add_charges(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def add_charges(self, rows: Sequence[NewCharge]) -> None:
         """Insert new revisions; raises ``ConcurrentRevision`` when one was stored meanwhile
         (its transaction must be rolled back and the batch applied again)."""
         inserted = await self._insert_ignoring(
@@ -223,7 +224,7 @@ class Repository:
             movements_table.c.event_type == "DELIVERED"
         )
         charged = select(charges_table.c.shipment_id)
-        rows = await self.session.scalars(
+        rows = await self._execute(
             select(claims_table.c.shipment_id)
             .distinct()
             .where(claims_table.c.shipment_id > after)
@@ -232,12 +233,12 @@ class Repository:
             .order_by(claims_table.c.shipment_id)
             .limit(limit)
         )
-        return list(rows)
+        return list(rows.scalars())
 
     async def unpublished(self, limit: int) -> list[StoredCharge]:
         """Revisions not acknowledged by the broker yet, each shipment's in order."""
         t = charges_table
-        rows = await self.session.execute(
+        rows = await self._execute(
             select(t)
             .where(t.c.published_at.is_(None))
             .order_by(t.c.computed_at, t.c.charge_id, t.c.revision)
@@ -257,6 +258,4 @@ class Repository:
             .where(t.c.published_at.is_(None))
             .values(published_at=at)
         )
-        await self.session.execute(
-            statement, [{"b_id": c, "b_revision": r} for c, r in sorted(keys)]
-        )
+        await self._execute(statement, [{"b_id": c, "b_revision": r} for c, r in sorted(keys)])
