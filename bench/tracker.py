@@ -51,6 +51,7 @@ from services.tracker.app import MIGRATIONS, tune_garbage_collector
 from services.tracker.consumer import EventsHandler, decode
 from services.tracker.db.rows import event_row
 from services.tracker.db.tables import events
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import TrackedShipment
 from services.tracker.handlers import Tracker
 from tests.unit.test_tracker_samples import cargo_event
@@ -199,7 +200,9 @@ async def acknowledge(shipments: Sequence[TrackedShipment]) -> list[bool]:
 
 
 async def tracker_apply(engine: AsyncEngine, batch: list[ConsumerRecord]) -> float:
-    handler = EventsHandler(Tracker(engine, RULES, publish=acknowledge), TOPOLOGY)
+    handler = EventsHandler(
+        Tracker(SqlUnitOfWork(engine, RULES), RULES, publish=acknowledge), TOPOLOGY
+    )
     tune_garbage_collector()  # as the service does at start-up
     started = time.perf_counter()
     for start in range(0, len(batch), BATCH):

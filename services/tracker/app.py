@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor import db
 from corridor.clock import utcnow
@@ -40,6 +41,7 @@ from corridor.web import create_app as create_service_app
 from services.tracker import api
 from services.tracker.consumer import EventsHandler
 from services.tracker.db import queries
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain.clock import ClockRules
 from services.tracker.handlers import Tracker
 from services.tracker.metrics import TrackerMetrics
@@ -84,6 +86,7 @@ def _sqlite_directory(url: str) -> None:
 
 async def housekeeping(
     tracker: Tracker,
+    engine: AsyncEngine,
     metrics: TrackerMetrics,
     settings: TrackerSettings,
     stop: asyncio.Event,
@@ -95,7 +98,7 @@ async def housekeeping(
     pruned_at = loop.time()
     while not stop.is_set():
         try:
-            async with tracker.engine.connect() as conn:
+            async with engine.connect() as conn:
                 by_status = await queries.counts_by_status(conn)
                 by_node = await queries.in_flight_by_node(conn)
                 late = await queries.late_in_flight(conn)
@@ -149,7 +152,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     _sqlite_directory(settings.database_url)
     engine = db.make_engine(settings.database_url)
     tracker = Tracker(
-        engine,
+        SqlUnitOfWork(engine, security.rules, settings.view_cache_size),
         security.rules,
         metrics=metrics,
         publish=StatePublisher(publisher, settings.shipments_topic),
@@ -187,7 +190,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
                 await tracker.publish_pending()
             tasks = [
                 asyncio.create_task(consumer.run(stop), name="tracker-consumer"),
-                asyncio.create_task(housekeeping(tracker, metrics, settings, stop)),
+                asyncio.create_task(housekeeping(tracker, engine, metrics, settings, stop)),
                 asyncio.create_task(clock_ticks(tracker, settings, stop), name="tracker-clock"),
             ]
             yield

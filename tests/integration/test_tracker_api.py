@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corridor import db
 from corridor.journeys import JourneyOptions, Post
@@ -23,6 +24,7 @@ from corridor.security import build_security
 from corridor.web import create_app
 from services.tracker import api
 from services.tracker.app import MIGRATIONS
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import (
     ShipmentView,
     Status,
@@ -46,10 +48,15 @@ class Corridor:
     reads as ``reader`` (a demo principal; ``None``: no credential)."""
 
     def __init__(
-        self, client: httpx.AsyncClient, tracker: Tracker, registry: CollectorRegistry
+        self,
+        client: httpx.AsyncClient,
+        tracker: Tracker,
+        registry: CollectorRegistry,
+        engine: AsyncEngine,
     ) -> None:
         self.client = client
         self.tracker = tracker
+        self.engine = engine
         self.registry = registry
         self.views: dict[str, ShipmentView] = {}
         self.reader: str | None = "corridor-ops"
@@ -87,11 +94,12 @@ async def open_corridor(database_url: str) -> AsyncIterator[Corridor]:
     security = build_security(settings, TOPOLOGY, registry, "tracker", lambda: NOW)
     api.install(app, api.Reads(engine, security.rules, clock=lambda: NOW), security.authenticator)
     metrics = TrackerMetrics(registry, TOPOLOGY)
-    tracker = Tracker(engine, security.rules, metrics=metrics, stats_refresh_seconds=0)
+    unit = SqlUnitOfWork(engine, security.rules)
+    tracker = Tracker(unit, security.rules, metrics=metrics, stats_refresh_seconds=0)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://tracker") as client:
-            yield Corridor(client, tracker, registry)
+            yield Corridor(client, tracker, registry, engine)
     finally:
         await engine.dispose()
 

@@ -14,6 +14,7 @@ from corridor.parties import Leg
 from corridor.principals import demo_key
 from services.tracker.db import clock as db_clock
 from services.tracker.db import queries
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import (
     Booking,
     Classifier,
@@ -110,7 +111,9 @@ def held_at_boyuk_kesik(shipment_id: str, promised: datetime = PROMISED) -> list
 
 
 def tracker_on(engine: AsyncEngine, clock: FakeClock, states: FakeStates) -> Tracker:
-    return Tracker(engine, RULES, publish=states, clock=clock, stats_refresh_seconds=0)
+    return Tracker(
+        SqlUnitOfWork(engine, RULES), RULES, publish=states, clock=clock, stats_refresh_seconds=0
+    )
 
 
 async def stored(engine: AsyncEngine, shipment_id: str) -> TrackedShipment:

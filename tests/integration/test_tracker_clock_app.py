@@ -27,6 +27,7 @@ from corridor.v1 import common_pb2, events_pb2, shipments_pb2
 from corridor.web import create_app
 from services.tracker import api
 from services.tracker.app import MIGRATIONS
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import Event
 from services.tracker.handlers import Tracker
 from services.tracker.metrics import TrackerMetrics
@@ -83,7 +84,13 @@ async def open_stack(database_url: str) -> AsyncIterator[Stack]:
     )
     api.install(app, api.Reads(engine, security.rules, clock=clock), security.authenticator)
     metrics = TrackerMetrics(registry, TOPOLOGY)
-    tracker = Tracker(engine, security.rules, metrics=metrics, clock=clock, stats_refresh_seconds=0)
+    tracker = Tracker(
+        SqlUnitOfWork(engine, security.rules),
+        security.rules,
+        metrics=metrics,
+        clock=clock,
+        stats_refresh_seconds=0,
+    )
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tracker") as client:

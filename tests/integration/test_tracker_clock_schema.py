@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from corridor import db
 from services.tracker.app import MIGRATIONS
 from services.tracker.db import clock as db_clock
+from services.tracker.db import viewcodec
 from services.tracker.db.tables import shipments
-from services.tracker.domain import codec, fold
+from services.tracker.domain import fold
 from tests.conftest import unique
 from tests.integration.test_tracker_clock import (
     DECEMBER,
@@ -87,7 +88,7 @@ async def test_a_shipment_stored_before_the_clock_is_due_at_once_after_migration
                     "INSERT INTO shipments (shipment_id, status, version, updated_at, state) "
                     "VALUES (:s, 'HELD', 1, :at, :state)"
                 ),
-                {"s": shipment_id, "at": at, "state": codec.to_json(view)},
+                {"s": shipment_id, "at": at, "state": viewcodec.to_json(view)},
             )
         await db.migrate(engine, MIGRATIONS)
         before = await stored(engine, shipment_id)

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.tracker.db import queries
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import Event, EventType
 from services.tracker.handlers import Tracker
 from services.tracker.metrics import TrackerMetrics
@@ -34,7 +35,11 @@ async def test_a_journey_re_folded_by_late_events_observes_each_kpi_once(
     tracker_engine: AsyncEngine,
 ) -> None:
     registry = CollectorRegistry()
-    tracker = Tracker(tracker_engine, RULES, metrics=TrackerMetrics(registry, RULES.topology))
+    tracker = Tracker(
+        SqlUnitOfWork(tracker_engine, RULES),
+        RULES,
+        metrics=TrackerMetrics(registry, RULES.topology),
+    )
     expected_sections: Counter[str] = Counter()
     expected_dwells: Counter[str] = Counter()
     for seed in range(6):

@@ -27,6 +27,7 @@ from services.tracker.db.tables import (
     segment_times,
     shipments,
 )
+from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import (
     Event,
     EventType,
@@ -36,6 +37,7 @@ from services.tracker.domain import (
     unique_in_order,
 )
 from services.tracker.handlers import Tracker, is_permanent
+from services.tracker.ports import StorageRefused
 from tests.conftest import unique as unique_id
 from tests.unit.test_tracker_samples import RULES, START, domain_event, journey
 
@@ -57,7 +59,13 @@ class FakeStates:
 
 
 def tracker_on(engine: AsyncEngine, states: FakeStates | None = None) -> Tracker:
-    return Tracker(engine, RULES, publish=states, stats_refresh_seconds=0, eta_min_samples=3)
+    return Tracker(
+        SqlUnitOfWork(engine, RULES),
+        RULES,
+        publish=states,
+        stats_refresh_seconds=0,
+        eta_min_samples=3,
+    )
 
 
 async def stored(engine: AsyncEngine, shipment_id: str) -> TrackedShipment:
@@ -276,9 +284,10 @@ async def test_a_value_the_database_refuses_is_a_permanent_failure_that_stores_n
         shipment_id = unique_id("N")
         good = events_of(19, shipment_id)[:3]
         poisoned = good[2]._replace(event_id="poison", reason="nul \x00 byte")
-        with pytest.raises(DBAPIError) as caught:
+        with pytest.raises(StorageRefused) as caught:
             await tracker_on(engine).apply([*good, poisoned])
         assert is_permanent(caught.value)
+        assert isinstance(caught.value.__cause__, DBAPIError)
         assert await stored_event_count(engine, shipment_id) == 0
         await tracker_on(engine).apply(good)
         assert (await stored(engine, shipment_id)).view.events == 3

@@ -40,7 +40,7 @@ async def corridor(database_url: str) -> AsyncIterator[Corridor]:
 
 
 async def stored(corridor: Corridor, shipment_id: str) -> TrackedShipment:
-    async with corridor.tracker.engine.connect() as conn:
+    async with corridor.engine.connect() as conn:
         found = await queries.get_shipment(conn, shipment_id)
     assert found is not None
     return found
@@ -48,7 +48,7 @@ async def stored(corridor: Corridor, shipment_id: str) -> TrackedShipment:
 
 async def rows(corridor: Corridor, shipment_id: str) -> tuple[int, int]:
     """Set-aside rows and access scopes stored for a shipment."""
-    async with corridor.tracker.engine.connect() as conn:
+    async with corridor.engine.connect() as conn:
         aside = await conn.execute(
             select(func.count()).where(set_aside_events.c.shipment_id == shipment_id)
         )

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import ConsumerRecord
-from sqlalchemy.exc import DataError, OperationalError
 
 from corridor.contract.validation import ContractError
 from corridor.journeys import Post
@@ -17,6 +16,7 @@ from services.tracker.consumer import EventsHandler, decode
 from services.tracker.domain import Classifier, Event, EventType, TrackedShipment, fold
 from services.tracker.handlers import BatchResult
 from services.tracker.handlers.conflicts import conflict
+from services.tracker.ports import StorageRefused
 from services.tracker.publication import shipment_state, state_record
 from tests.unit.test_tracker_samples import RULES, TOPOLOGY, cargo_event, domain_event, journey
 
@@ -178,7 +178,7 @@ def records_of(posts: list[Post]) -> list[ConsumerRecord[bytes, bytes]]:
 
 async def test_an_event_the_database_refuses_is_dead_lettered_and_the_others_applied() -> None:
     posts = journey(9, "EDGE-3")[:4]
-    refused = DataError("INSERT", {}, Exception("invalid byte sequence"))
+    refused = StorageRefused("invalid byte sequence")
     tracker = FakeTracker({posts[2].event_id}, refused)
     letters = await EventsHandler(tracker, TOPOLOGY)(records_of(posts))
     assert [letter.record.offset for letter in letters] == [2]
@@ -189,9 +189,9 @@ async def test_an_event_the_database_refuses_is_dead_lettered_and_the_others_app
 
 async def test_a_failure_that_may_pass_is_raised_for_the_batch_to_be_retried() -> None:
     posts = journey(9, "EDGE-4")[:3]
-    down = OperationalError("INSERT", {}, Exception("connection refused"))
+    down = ConnectionRefusedError("connection refused")
     tracker = FakeTracker({posts[0].event_id}, down)
-    with pytest.raises(OperationalError):
+    with pytest.raises(ConnectionRefusedError):
         await EventsHandler(tracker, TOPOLOGY)(records_of(posts))
     assert tracker.applied == []
 

@@ -8,12 +8,12 @@ from datetime import datetime
 
 import pytest
 
+from services.tracker.db import viewcodec
 from services.tracker.domain import (
     EventType,
     ShipmentView,
     Status,
     advance,
-    codec,
     fold,
     newly_closed,
     unique_in_order,
@@ -48,16 +48,16 @@ def test_leaving_a_node_sorts_before_arriving_at_the_next_at_the_same_instant() 
 
 def test_the_same_instant_order_holds_when_advancing_a_stored_view() -> None:
     events = [ev("BOOKED", 0, "CNHRS", carrier="mcm"), ev("GATE_IN", 2, "CNHRS")]
-    stored = codec.from_json(codec.to_json(view_of(*events)))
+    stored = viewcodec.from_json(viewcodec.to_json(view_of(*events)))
     pair = [ev("ARRIVED", 4, "KZAKL", event_id="a-1"), ev("DEPARTED", 4, "CNHRS", event_id="z-9")]
     assert advance(stored, pair, RULES) == view_of(*events, *pair)
 
 
 def test_a_view_stored_with_the_old_order_key_is_re_folded_not_advanced() -> None:
     events = to_aktau()
-    stored = codec.to_dict(view_of(*events[:5]))
+    stored = viewcodec.to_dict(view_of(*events[:5]))
     stored["last_order"] = [stored["last_order"][0], *stored["last_order"][2:]]  # the 4-tuple
-    old = codec.from_dict(stored)
+    old = viewcodec.from_dict(stored)
     with pytest.raises(ValueError, match="re-fold"):
         advance(old, events[5:], RULES)
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corridor.parties import Leg
+from services.tracker.db import viewcodec
 from services.tracker.domain import (
     Booking,
     Classifier,
@@ -20,7 +21,6 @@ from services.tracker.domain import (
     Status,
     advance,
     can_advance,
-    codec,
     fold,
     newly_closed,
     unique_in_order,
@@ -298,7 +298,7 @@ def test_newly_closed_lists_only_what_the_new_view_closed() -> None:
 def test_advancing_a_stored_view_equals_folding_everything(seed: int, cut: int) -> None:
     events = unique_in_order(journey_events(seed, f"P{seed}"))
     prefix, suffix = events[:cut], events[cut:]
-    stored = codec.from_dict(codec.to_dict(fold(f"P{seed}", prefix, RULES)))
+    stored = viewcodec.from_dict(viewcodec.to_dict(fold(f"P{seed}", prefix, RULES)))
     assert advance(stored, suffix, RULES) == fold(f"P{seed}", events, RULES)
 
 
@@ -317,4 +317,4 @@ def test_the_fold_does_not_depend_on_arrival_order_or_copies(
 @given(seed=st.integers(0, 10_000), cut=st.integers(0, 40))
 def test_a_view_survives_its_json_form(seed: int, cut: int) -> None:
     view = fold(f"P{seed}", journey_events(seed, f"P{seed}")[:cut], RULES)
-    assert codec.from_json(codec.to_json(view)) == view
+    assert viewcodec.from_json(viewcodec.to_json(view)) == view

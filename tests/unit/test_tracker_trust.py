@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corridor.parties import Leg, Verdict, booked_route, held_verdict
+from services.tracker.db import viewcodec
 from services.tracker.domain import (
     Event,
     EventType,
@@ -22,7 +23,6 @@ from services.tracker.domain import (
     Status,
     advance,
     can_advance,
-    codec,
     fold,
     unique_in_order,
 )
@@ -213,11 +213,11 @@ def test_amendments_by_the_booker_apply_by_time_whatever_the_arrival_order(
 def test_set_aside_events_survive_the_json_form_and_old_views_are_refolded() -> None:
     view = view_of(*to_aktau(), ev("DELIVERED", 180, "AZBAK", carrier="port-baku"))
     assert len(view.set_aside) == 1
-    assert codec.from_json(codec.to_json(view)) == view
-    old = json.loads(codec.to_json(view))
+    assert viewcodec.from_json(viewcodec.to_json(view)) == view
+    old = json.loads(viewcodec.to_json(view))
     for name in ("booker", "booked_at", "booking_recorded_at", "set_aside"):
         del old[name]
-    stored = codec.from_dict(old)
+    stored = viewcodec.from_dict(old)
     assert (stored.booker, stored.set_aside) == ("", ())
     assert not can_advance(stored, [ev("ARRIVED", 200, "AZBYK", carrier="ady")], RULES)
 
@@ -253,7 +253,7 @@ def test_advancing_with_set_aside_events_equals_folding_everything(
     ]
     everything = unique_in_order([*events, *extra])
     prefix, suffix = everything[:cut], everything[cut:]
-    stored = codec.from_json(codec.to_json(fold(f"P{seed}", prefix, RULES)))
+    stored = viewcodec.from_json(viewcodec.to_json(fold(f"P{seed}", prefix, RULES)))
     try:
         result = advance(stored, suffix, RULES)
     except LateEvent:

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from services.tracker.domain import RANK, Classifier, Event, EventType, TrackedShipment, codec
-from services.tracker.domain.events import booking_from_dict, booking_to_dict
+from services.tracker.db import viewcodec
+from services.tracker.db.encoding import booking_from_dict, booking_to_dict
+from services.tracker.domain import RANK, Classifier, Event, EventType, TrackedShipment
 
 
 def event_row(event: Event, applied_at: datetime) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def event_of(row: Row[Any]) -> Event:
 
 def tracked_of(row: Row[Any]) -> TrackedShipment:
     return TrackedShipment(
-        view=codec.from_json(row.state),
+        view=viewcodec.from_json(row.state),
         eta=row.eta,
         delayed=bool(row.delayed),
         version=int(row.version),

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corridor.parties import TrustRules
+from services.tracker.db import viewcodec
 from services.tracker.db.bulk import Upsert, upsert
 from services.tracker.db.derived import KEYS, DerivedRows, derived_rows
 from services.tracker.db.rows import event_columns, event_of, tracked_of
@@ -28,58 +29,30 @@ from services.tracker.db.tables import (
     events,
     shipments,
 )
-from services.tracker.domain import (
-    Event,
-    ShipmentView,
-    TrackedShipment,
-    codec,
-)
+from services.tracker.db.viewcodec import ViewEncoder
+from services.tracker.domain import Event, ShipmentView, TrackedShipment
+from services.tracker.ports import Change, ConcurrentChange, Prepared, StoredShipment
 
 
-class ConcurrentChange(Exception):
-    """Another transaction changed these shipments since they were read: retry the batch."""
-
-    def __init__(self, shipment_ids: Sequence[str]) -> None:
-        super().__init__(f"changed concurrently: {', '.join(shipment_ids[:5])}")
-        self.shipment_ids = list(shipment_ids)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredShipment:
-    """What a batch needs of a stored shipment: its version, view, and when its latest
-    actual event was heard of (the clock's silence)."""
-
-    version: int
-    view: ShipmentView
-    heard_at: datetime | None = None
+def prepare(
+    old: ShipmentView | None, new: TrackedShipment, rules: TrustRules, encoder: ViewEncoder
+) -> Prepared:
+    """The change with its serialised view and derived rows (``Prepared.payload``)."""
+    return Prepared(
+        old, new, Payload(encoder.encode(new.view), derived_rows([(old, new.view)], rules))
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
-    """A shipment's new state and the view it replaces, serialised ahead of the write."""
-
-    old: ShipmentView | None
-    new: TrackedShipment
+class Payload:
     state: str
     derived: DerivedRows
 
 
-def prepare(old: ShipmentView | None, new: TrackedShipment, rules: TrustRules) -> Prepared:
-    return Prepared(old, new, codec.to_json(new.view), derived_rows([(old, new.view)], rules))
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A prepared change, with the copies to count on the shipment and the version known
-    to have reached the state topic (0: none)."""
-
-    prepared: Prepared
-    copies: int = 0
-    published: int = 0
-
-    @property
-    def shipment_id(self) -> str:
-        return self.prepared.new.shipment_id
+def _payload(change: Change) -> Payload:
+    payload = change.prepared.payload
+    assert isinstance(payload, Payload), "prepared by another adapter"
+    return payload
 
 
 async def insert_events(
@@ -130,7 +103,7 @@ async def read_shipments(conn: AsyncConnection, ids: Iterable[str]) -> dict[str,
         shipments.c.shipment_id, shipments.c.version, shipments.c.state, shipments.c.heard_at
     ).where(shipments.c.shipment_id.in_(wanted))
     return {
-        row.shipment_id: StoredShipment(row.version, codec.from_json(row.state), row.heard_at)
+        row.shipment_id: StoredShipment(row.version, viewcodec.from_json(row.state), row.heard_at)
         for row in await conn.execute(query)
         if row.state is not None
     }
@@ -167,7 +140,7 @@ def shipment_columns(changes: Sequence[Change]) -> dict[str, list[Any]]:
         "version": [s.version for s in shipments_],
         "published_version": [c.published for c in changes],
         "updated_at": [s.updated_at for s in shipments_],
-        "state": [c.prepared.state for c in changes],
+        "state": [_payload(c).state for c in changes],
         "silent": [s.silent for s in shipments_],
         "heard_at": [s.heard_at for s in shipments_],
         "wake_at": [s.wake_at for s in shipments_],
@@ -184,7 +157,7 @@ async def save_changes(
     ordered = sorted(changes, key=lambda c: c.shipment_id)
     derived = DerivedRows()
     for change in ordered:
-        derived.extend(change.prepared.derived)
+        derived.extend(_payload(change).derived)
     for table, keys in derived.gone.items():
         if keys:
             key = tuple_(*(table.c[name] for name in KEYS[table]))

@@ -83,7 +83,7 @@ shipments = Table(
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("published_version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=True),
-    Column("state", Text, nullable=True),  # domain.codec.to_json(view)
+    Column("state", Text, nullable=True),  # db.viewcodec: the view as JSON
     Column("silent", Boolean, nullable=False, server_default=false()),
     Column("heard_at", UtcDateTime, nullable=True),
     Column("wake_at", UtcDateTime, nullable=True),

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from services.tracker.domain.encoding import dumps, micros
 from services.tracker.domain.events import RANK, Classifier, Event, EventType, OrderKey
 
 
@@ -24,8 +23,6 @@ class SetAside:
     outcome: str  # held or refused
     reason: str  # a reason code of corridor.parties
     message: str
-
-    _json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @staticmethod
     def of(event: Event, outcome: str, reason: str, message: str) -> SetAside:
@@ -49,26 +46,3 @@ class SetAside:
     @property
     def order(self) -> OrderKey:
         return (self.occurred_at, RANK[self.event_type], self.carrier, self.event_id)
-
-    def fragment(self) -> str:
-        if self._json is None:
-            object.__setattr__(
-                self,
-                "_json",
-                dumps(
-                    [
-                        self.carrier,
-                        self.event_id,
-                        self.event_type.value,
-                        self.classifier.value,
-                        self.location,
-                        micros(self.occurred_at),
-                        micros(self.recorded_at),
-                        self.outcome,
-                        self.reason,
-                        self.message,
-                    ]
-                ),
-            )
-        assert self._json is not None
-        return self._json

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from corridor import movements
 from corridor.parties import Leg
-from services.tracker.domain.encoding import dumps, maybe_moment, micros
 
 
 class EventType(StrEnum):
@@ -62,19 +61,12 @@ class Booking:
     consignee: str = ""
     forwarder: str = ""
     legs: tuple[Leg, ...] = ()
-    _json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def parties(self) -> dict[str, str]:
         """The named parties by role (only those named)."""
         named = (("shipper", self.shipper), ("consignee", self.consignee))
         return {role: pid for role, pid in (*named, ("forwarder", self.forwarder)) if pid}
-
-    def fragment(self) -> str:
-        if self._json is None:
-            object.__setattr__(self, "_json", dumps(booking_to_dict(self)))
-        assert self._json is not None
-        return self._json
 
 
 class Event(NamedTuple):
@@ -134,42 +126,3 @@ class LastEvent(NamedTuple):
             event.location,
             event.occurred_at,
         )
-
-
-def booking_to_dict(booking: Booking | None) -> dict[str, Any] | None:
-    if booking is None:
-        return None
-    raw: dict[str, Any] = {
-        "origin": booking.origin,
-        "destination": booking.destination,
-        "container_type": booking.container_type,
-        "gross_weight_kg": booking.gross_weight_kg,
-        "cargo_description": booking.cargo_description,
-        "hs_code": booking.hs_code,
-        "promised_delivery_at": micros(booking.promised_delivery_at),
-    }
-    if booking.shipper or booking.consignee or booking.forwarder:
-        raw["parties"] = booking.parties
-    if booking.legs:
-        raw["legs"] = [[g.carrier, g.origin, g.destination] for g in booking.legs]
-    return raw
-
-
-def booking_from_dict(raw: dict[str, Any] | None) -> Booking | None:
-    if raw is None:
-        return None
-    parties = raw.get("parties") or {}
-    return Booking(
-        origin=raw["origin"],
-        destination=raw["destination"],
-        container_type=raw["container_type"],
-        gross_weight_kg=float(raw["gross_weight_kg"]),
-        cargo_description=raw["cargo_description"],
-        hs_code=raw["hs_code"],
-        promised_delivery_at=maybe_moment(raw["promised_delivery_at"]),
-        # Absent from rows written before bookings named parties and legs.
-        shipper=parties.get("shipper", ""),
-        consignee=parties.get("consignee", ""),
-        forwarder=parties.get("forwarder", ""),
-        legs=tuple(Leg(c, o, d) for c, o, d in raw.get("legs", ())),
-    )

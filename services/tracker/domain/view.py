@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from services.tracker.domain.aside import SetAside
-from services.tracker.domain.encoding import EPOCH, dumps, json_string, micros, micros_text
 from services.tracker.domain.events import (
     Booking,
     Classifier,
@@ -15,6 +14,9 @@ from services.tracker.domain.events import (
     LastEvent,
     RouteOrder,
 )
+
+# Before any recorded time: the recency of an estimate recorded at no known time.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Status(StrEnum):
@@ -36,20 +38,6 @@ class Section:
     entered_at: datetime
     exited_at: datetime | None = None
 
-    # This item as JSON, computed once: a view is written with every change, its closed
-    # items many times over.
-    _json: str | None = field(default=None, init=False, repr=False, compare=False)
-
-    def fragment(self) -> str:
-        if self._json is None:
-            text = (
-                f"[{json_string(self.country)},"
-                f"{micros_text(self.entered_at)},{micros_text(self.exited_at)}]"
-            )
-            object.__setattr__(self, "_json", text)
-        assert self._json is not None
-        return self._json
-
     @property
     def transit_seconds(self) -> int:
         if self.exited_at is None:
@@ -64,20 +52,6 @@ class Dwell:
     node: str
     arrived_at: datetime
     departed_at: datetime | None = None
-
-    # This item as JSON, computed once: a view is written with every change, its closed
-    # items many times over.
-    _json: str | None = field(default=None, init=False, repr=False, compare=False)
-
-    def fragment(self) -> str:
-        if self._json is None:
-            text = (
-                f"[{json_string(self.node)},"
-                f"{micros_text(self.arrived_at)},{micros_text(self.departed_at)}]"
-            )
-            object.__setattr__(self, "_json", text)
-        assert self._json is not None
-        return self._json
 
     @property
     def dwell_seconds(self) -> int:
@@ -94,20 +68,6 @@ class SegmentTime:
     destination: str
     departed_at: datetime
     arrived_at: datetime
-
-    # This item as JSON, computed once: a view is written with every change, its closed
-    # items many times over.
-    _json: str | None = field(default=None, init=False, repr=False, compare=False)
-
-    def fragment(self) -> str:
-        if self._json is None:
-            text = (
-                f"[{json_string(self.origin)},{json_string(self.destination)},"
-                f"{micros_text(self.departed_at)},{micros_text(self.arrived_at)}]"
-            )
-            object.__setattr__(self, "_json", text)
-        assert self._json is not None
-        return self._json
 
     @property
     def seconds(self) -> int:
@@ -126,30 +86,6 @@ class Milestone:
     recorded_at: datetime | None
     carrier: str
     event_id: str
-
-    # This item as JSON, computed once: a view is written with every change, its closed
-    # items many times over.
-    _json: str | None = field(default=None, init=False, repr=False, compare=False)
-
-    def fragment(self) -> str:
-        if self._json is None:
-            object.__setattr__(
-                self,
-                "_json",
-                dumps(
-                    [
-                        self.classifier.value,
-                        self.event_type.value,
-                        self.location,
-                        micros(self.expected_at),
-                        micros(self.recorded_at),
-                        self.carrier,
-                        self.event_id,
-                    ]
-                ),
-            )
-        assert self._json is not None
-        return self._json
 
     @property
     def slot(self) -> tuple[Classifier, EventType, str]:

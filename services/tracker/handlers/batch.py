@@ -36,10 +36,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from corridor.parties import TrustRules
-from services.tracker.db import store
 from services.tracker.domain import (
     Event,
     LateEvent,
@@ -51,6 +48,7 @@ from services.tracker.domain import (
 )
 from services.tracker.domain.clock import ClockRules, clock_state, heard_at
 from services.tracker.handlers.conflicts import conflict
+from services.tracker.ports import Change, Prepared, StoredShipment, Transaction
 
 T = TypeVar("T")
 Conflicts = dict[int, tuple[Event, str]]  # id of the batch's event -> (event, reason)
@@ -72,7 +70,7 @@ class BatchResult:
 @dataclass(frozen=True, slots=True)
 class BatchContext:
     rules: TrustRules
-    views: Mapping[str, store.StoredShipment]  # the cache: version, view, heard
+    views: Mapping[str, StoredShipment]  # the cache: version, view, heard
     stats: Statistics
     now: datetime
     marks: Mapping[str, int]  # acknowledged versions not yet recorded
@@ -125,15 +123,14 @@ class _Skipped(Exception):
 class _Planner:
     """Computes the new views, keeping those not yet handed to a write."""
 
-    def __init__(self, ctx: BatchContext) -> None:
+    def __init__(self, ctx: BatchContext, tx: Transaction) -> None:
         self.ctx = ctx
-        self.planned: dict[str, store.Prepared] = {}
-        self.ready: list[store.Prepared] = []
-        self.late: dict[str, store.StoredShipment] = {}
+        self.tx = tx
+        self.planned: dict[str, Prepared] = {}
+        self.ready: list[Prepared] = []
+        self.late: dict[str, StoredShipment] = {}
 
-    def plan(
-        self, shipment_id: str, events: list[Event], stored: store.StoredShipment | None
-    ) -> None:
+    def plan(self, shipment_id: str, events: list[Event], stored: StoredShipment | None) -> None:
         if stored is None:
             view = fold(shipment_id, events, self.ctx.rules)
         else:
@@ -148,9 +145,7 @@ class _Planner:
         stored = self.late.pop(shipment_id)
         self._add(stored, fold(shipment_id, events, self.ctx.rules), events)
 
-    def _add(
-        self, stored: store.StoredShipment | None, view: ShipmentView, events: list[Event]
-    ) -> None:
+    def _add(self, stored: StoredShipment | None, view: ShipmentView, events: list[Event]) -> None:
         ctx = self.ctx
         old = None if stored is None else stored.view
         before = None
@@ -170,16 +165,16 @@ class _Planner:
             heard_at=heard,
             wake_at=state.wake_at,
         )
-        prepared = store.prepare(old, tracked, ctx.rules)
+        prepared = self.tx.prepare(old, tracked)
         self.planned[view.shipment_id] = prepared
         self.ready.append(prepared)
 
-    def take(self, copies: Counter[str]) -> list[store.Change]:
+    def take(self, copies: Counter[str]) -> list[Change]:
         """The views not yet written, as changes (with their copies and published marks)."""
         ready, self.ready = self.ready, []
         marks = self.ctx.marks
         return [
-            store.Change(p, copies.pop(p.new.shipment_id, 0), marks.get(p.new.shipment_id, 0))
+            Change(p, copies.pop(p.new.shipment_id, 0), marks.get(p.new.shipment_id, 0))
             for p in ready
         ]
 
@@ -208,12 +203,10 @@ def _applied_and_copies(
     return applied, copies
 
 
-async def apply_batch(
-    conn: AsyncConnection, batch: Sequence[Event], ctx: BatchContext
-) -> BatchResult:
+async def apply_batch(tx: Transaction, batch: Sequence[Event], ctx: BatchContext) -> BatchResult:
     pipe = _Pipeline()
     try:
-        return await _apply(conn, pipe, batch, ctx)
+        return await _apply(tx, pipe, batch, ctx)
     except _Skipped:
         await pipe.drain()
         raise pipe.first_error() or RuntimeError("a statement was skipped") from None
@@ -222,7 +215,7 @@ async def apply_batch(
 
 
 async def _apply(
-    conn: AsyncConnection, pipe: _Pipeline, batch: Sequence[Event], ctx: BatchContext
+    tx: Transaction, pipe: _Pipeline, batch: Sequence[Event], ctx: BatchContext
 ) -> BatchResult:
     unique: dict[tuple[str, str], Event] = {}
     conflicting: Conflicts = {}
@@ -233,13 +226,13 @@ async def _apply(
             if why:
                 conflicting[id(event)] = (event, why)
     events = list(unique.values())
-    inserted = pipe.submit(partial(store.insert_events, conn, events, ctx.now))
+    inserted = pipe.submit(partial(tx.insert_events, events, ctx.now))
     groups = _by_shipment(events)
     misses = [i for i in groups if i not in ctx.views]
-    reading = pipe.submit(partial(store.read_shipments, conn, misses))
+    reading = pipe.submit(partial(tx.read_shipments, misses))
     # Guess: every event is new. Intra-batch copies are known already.
     applied, copies = _applied_and_copies(batch, set(unique), conflicting)
-    planner = _Planner(ctx)
+    planner = _Planner(ctx, tx)
     saves: list[asyncio.Task[dict[str, TrackedShipment]]] = []
     confirmed = False
     for n, shipment_id in enumerate([i for i in groups if i in ctx.views]):
@@ -251,13 +244,11 @@ async def _apply(
                 if not confirmed:
                     break
             if confirmed and len(planner.ready) >= SAVE_CHUNK and pipe.idle():
-                saves.append(pipe.submit(partial(store.save_changes, conn, planner.take(copies))))
+                saves.append(pipe.submit(partial(tx.save_changes, planner.take(copies))))
     new_keys = await inserted
     if len(new_keys) < len(unique):  # some were stored already: only the new ones count
         assert not saves
-        known = await pipe.submit(
-            partial(store.read_events, conn, [k for k in unique if k not in new_keys])
-        )
+        known = await pipe.submit(partial(tx.read_events, [k for k in unique if k not in new_keys]))
         for event in batch:
             stored_event = known.get(event.key)
             why = None if stored_event is None else conflict(stored_event, event)
@@ -265,7 +256,7 @@ async def _apply(
                 conflicting[id(event)] = (event, why)
         groups = _by_shipment(e for e in events if e.key in new_keys)
         applied, copies = _applied_and_copies(batch, new_keys, conflicting)
-        planner = _Planner(ctx)
+        planner = _Planner(ctx, tx)
         for shipment_id, group in groups.items():
             if shipment_id in ctx.views:
                 planner.plan(shipment_id, group, ctx.views[shipment_id])
@@ -274,16 +265,16 @@ async def _apply(
         if shipment_id not in ctx.views:
             planner.plan(shipment_id, group, stored.get(shipment_id))
     if planner.late:
-        loading = pipe.submit(partial(store.load_events, conn, list(planner.late)))
+        loading = pipe.submit(partial(tx.load_events, list(planner.late)))
         for shipment_id, history in (await loading).items():
             planner.refold(shipment_id, history)
-    saves.append(pipe.submit(partial(store.save_changes, conn, planner.take(copies))))
+    saves.append(pipe.submit(partial(tx.save_changes, planner.take(copies))))
     recorded = {i: v for i, v in ctx.marks.items() if i in planner.planned}
     extra: list[asyncio.Task[None]] = []
     if copies:  # copies of events of shipments that did not change
-        extra.append(pipe.submit(partial(store.add_duplicates, conn, copies)))
+        extra.append(pipe.submit(partial(tx.add_duplicates, copies)))
     if ctx.flush_marks:
-        extra.append(pipe.submit(partial(store.mark_published, conn, ctx.marks)))
+        extra.append(pipe.submit(partial(tx.mark_published, ctx.marks)))
         recorded = dict(ctx.marks)
     saved: dict[str, TrackedShipment] = {}
     for done in await asyncio.gather(*saves):

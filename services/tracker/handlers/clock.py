@@ -16,13 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from corridor.topology import Topology
-from services.tracker.db import clock as db_clock
 from services.tracker.domain import Statistics, TrackedShipment
 from services.tracker.domain.clock import ClockRules, advance_clock
 from services.tracker.metrics import TrackerMetrics
+from services.tracker.ports import UnitOfWork
 
 CHANGES = ("eta", "delayed", "silent")
 
@@ -48,7 +46,7 @@ def _changes(before: TrackedShipment, after: TrackedShipment) -> list[str]:
 
 
 async def tick_due(
-    engine: AsyncEngine,
+    unit: UnitOfWork,
     topology: Topology,
     stats: Statistics,
     rules: ClockRules,
@@ -56,8 +54,8 @@ async def tick_due(
     limit: int,
 ) -> TickResult:
     result = TickResult(limit=limit)
-    async with engine.begin() as conn:
-        found = await db_clock.due(conn, now, limit)
+    async with unit.begin() as tx:
+        found = await tx.due(now, limit)
         result.due = len(found)
         if not found:
             return result
@@ -72,8 +70,8 @@ async def tick_due(
                 unchanged.append(after)
             else:
                 changed.append((shipment, after))
-        written = await db_clock.save_clock(conn, [after for _, after in changed])
-        await db_clock.move_wake(conn, unchanged)
+        written = await tx.save_clock([after for _, after in changed])
+        await tx.move_wake(unchanged)
     result.moved = len(unchanged)
     for before, after in changed:
         if after.shipment_id in written:
