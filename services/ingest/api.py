@@ -32,6 +32,7 @@ EVENT_PATH = "/v1/events"
 BATCH_PATH = "/v1/events/batch"
 UNAVAILABLE_DETAIL = "the broker did not acknowledge in time; retry with the same event_id"
 JSON_HEADER = (b"content-type", b"application/json")
+JSON_ONLY = frozenset({"application/json"})
 PROBLEM_HEADER = (b"content-type", PROBLEM_JSON.encode())
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -138,11 +139,8 @@ class EventsApi:
             {"accepted": accepted, "rejected": len(outcomes) - accepted, "results": results},
         )
 
-    async def _admit(self, scope: Scope) -> Principal:
-        """The carrier of the request, once it may post (401, 403, 429 and 415 otherwise).
-
-        A known API key is found synchronously; only what is not one (an OpenID Connect
-        token, or a failure to count per client address) takes the slower way."""
+    async def _admit(self, scope: Scope, media_types: frozenset[str] = JSON_ONLY) -> Principal:
+        """The carrier of the request, once it may post (401, 403, 429 and 415 otherwise)."""
         authorization = content_type = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -150,13 +148,7 @@ class EventsApi:
             elif name == b"content-type":
                 content_type = value
         auth = self.authenticator
-        header = authorization.decode("latin-1")
-        address = client[0] if (client := scope.get("client")) else "unknown"
-        wait = auth.failures.blocked_for(address)
-        if wait is not None:
-            auth.denials.deny("anonymous", "too_many_failures", client=address)
-            raise too_many_failures(wait)
-        carrier = auth.known(header) or await auth.authenticate(header, address)
+        carrier = await self.principal(scope, authorization)
         if not carrier.may_post:
             auth.denials.deny(carrier.role.value, "may_not_post", principal=carrier.id)
             raise Problem(
@@ -176,13 +168,30 @@ class EventsApi:
                 headers={"Retry-After": retry_after(wait)},
             )
         media = content_type.decode("latin-1").partition(";")[0].strip().lower()
-        if media != "application/json":
+        if media not in media_types:
+            allowed = " or ".join(sorted(media_types))
             raise Problem(
                 415,
-                f"send the body as application/json, not {media or 'no content type'}",
-                errors=[field_error("Content-Type", "must be application/json", "unsupported")],
+                f"send the body as {allowed}, not {media or 'no content type'}",
+                errors=[field_error("Content-Type", f"must be {allowed}", "unsupported")],
             )
         return carrier
+
+    async def principal(self, scope: Scope, authorization: bytes | None = None) -> Principal:
+        """Who sends the request (401 or 429 otherwise), whatever it may do.
+
+        A known API key is found synchronously; only what is not one (an OpenID Connect
+        token, or a failure to count per client address) takes the slower way."""
+        if authorization is None:
+            authorization = next((v for n, v in scope["headers"] if n == b"authorization"), b"")
+        auth = self.authenticator
+        header = authorization.decode("latin-1")
+        address = client[0] if (client := scope.get("client")) else "unknown"
+        wait = auth.failures.blocked_for(address)
+        if wait is not None:
+            auth.denials.deny("anonymous", "too_many_failures", client=address)
+            raise too_many_failures(wait)
+        return auth.known(header) or await auth.authenticate(header, address)
 
     def _batch_items(self, body: bytes, carrier: Principal) -> list[ReportedEvent | Invalid]:
         """Every item, well-formed or not; a malformed envelope fails the whole request."""

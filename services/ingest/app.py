@@ -31,6 +31,9 @@ from services.ingest.handlers import Ingest, IngestMetrics
 from services.ingest.limits import BodySizeLimit, RateLimiter
 from services.ingest.openapi import document
 from services.ingest.settings import IngestSettings
+from services.ingest.standards.api import StandardsApi
+from services.ingest.standards.capture import CaptureJobs
+from services.ingest.standards.jobs import CaptureJobStore
 
 GC_THRESHOLDS = (20_000, 20, 20)
 
@@ -105,6 +108,12 @@ def create_app(
         denials,
         clock,
     )
+    # EPCIS capture jobs live in ingest's database (none when a test fakes the store).
+    jobs = None
+    if engine is not None:
+        jobs = CaptureJobs(
+            ingest, CaptureJobStore(engine), topology, security.rules.registry, clock
+        )
     limiter = RateLimiter(
         rate_limit_storage(settings.rate_limit_storage),
         settings.rate_limit_per_second,
@@ -118,12 +127,16 @@ def create_app(
         if create_topics:
             await ensure_topics(settings.kafka, client_id="corridor-ingest")
         await service_publisher.start()
+        if jobs is not None:
+            await jobs.start()
         if FREEZE_AFTER_START:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             await service_publisher.stop()
             if engine is not None:
                 await cast(SqlStore, service_store).close()
@@ -147,7 +160,8 @@ def create_app(
     # First in the routing table: the hot path is matched before anything else.
     app.state.authenticator = security.authenticator
     api = EventsApi(ingest, security.authenticator, limiter, settings.retry_after_seconds)
-    app.router.routes[:0] = api.routes()
+    standards = StandardsApi(api, topology, jobs)
+    app.router.routes[:0] = api.routes() + standards.routes()
     document(app)
     return app
 

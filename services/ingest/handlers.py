@@ -127,6 +127,18 @@ DENIED = frozenset(
 )
 
 
+ROLLED_BACK = Violation(
+    "", "not captured: another event of the capture was refused (rollback)", "rolled_back"
+)
+
+
+def _roll_back(valid: list[tuple[int, ReportedEvent]], outcomes: list[ItemOutcome | None]) -> None:
+    """Mark every valid item not yet judged otherwise as not published (``424``)."""
+    for index, event in valid:
+        if outcomes[index] is None:
+            outcomes[index] = ItemOutcome(event.event_id, 424, [ROLLED_BACK])
+
+
 def refused(item: ReportedEvent | Invalid, violations: list[Violation]) -> ItemOutcome:
     return ItemOutcome(item.event_id, status_of(violations), violations)
 
@@ -156,9 +168,15 @@ class Ingest:
         return outcome
 
     async def submit_many(
-        self, carrier: Principal, items: Sequence[ReportedEvent | Invalid]
+        self,
+        carrier: Principal,
+        items: Sequence[ReportedEvent | Invalid],
+        *,
+        all_or_nothing: bool = False,
     ) -> list[ItemOutcome]:
-        """Judge each item on its own; publish all valid ones together (one deadline)."""
+        """Judge each item on its own; publish all valid ones together (one deadline).
+        ``all_or_nothing`` (an EPCIS capture with ``rollback``): publish none of them when
+        any is refused; the others are then ``ROLLED_BACK``."""
         now = self.clock()
         outcomes: list[ItemOutcome | None] = [None] * len(items)
         valid: list[tuple[int, ReportedEvent]] = []
@@ -171,8 +189,10 @@ class Ingest:
                 outcomes[index] = self._refuse(carrier, item, violations)
             else:
                 valid.append((index, item))
-        if valid:
-            await self._judge_and_publish(carrier, valid, outcomes, now)
+        if valid and all_or_nothing and any(o is not None for o in outcomes):
+            _roll_back(valid, outcomes)
+        elif valid:
+            await self._judge_and_publish(carrier, valid, outcomes, now, all_or_nothing)
         final = [outcome for outcome in outcomes if outcome is not None]
         for item, outcome in zip(items, final, strict=True):
             if outcome.status != 202 and outcome.status != 503:
@@ -186,6 +206,7 @@ class Ingest:
         valid: list[tuple[int, ReportedEvent]],
         outcomes: list[ItemOutcome | None],
         now: datetime,
+        all_or_nothing: bool = False,
     ) -> None:
         try:
             known = await self.shipments.bookings([event.shipment_id for _, event in valid])
@@ -204,6 +225,8 @@ class Ingest:
             judged.append((index, prepare(event, carrier.id)))
         if not judged:
             return None
+        if all_or_nothing and len(judged) < len(valid):
+            return _roll_back(valid, outcomes)
         entries = [LedgerEntry(carrier.id, p.event.event_id, p.digest, now) for _, p in judged]
         try:
             claimed = await self.shipments.claim(entries)
@@ -215,6 +238,8 @@ class Ingest:
                 publishable.append((index, prepared))
             else:
                 outcomes[index] = self._refuse(carrier, prepared.event, [REUSED], status=409)
+        if all_or_nothing and len(publishable) < len(judged):
+            return _roll_back(valid, outcomes)
         if publishable:
             await self._publish(carrier, publishable, outcomes, now)
         return None
