@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy libs/corridor services tests bench
+	$(VENV)/bin/mypy libs/corridor services tests bench examples
 
 ## proto: regenerate libs/corridor/v1 from proto/
 proto: $(STAMP)
