@@ -54,7 +54,7 @@ faults: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) -m bench.fuzz
 
-## deploy-tools: install docker compose, kubectl and promtool for the deploy checks
+## deploy-tools: install docker compose, kubectl, promtool (deploy checks) and buf (proto checks)
 deploy-tools: $(STAMP)
 	PYTHON=$(PY) scripts/install_deploy_tools.sh
 

@@ -129,6 +129,7 @@ else
     aarch64) buf_pkg=buf-linux-aarch64 buf_sha=$BUF_SHA256_ARM64 ;;
     *) say "no pinned buf for $(uname -m): npm install @bufbuild/buf"; exit 1 ;;
   esac
+  command -v npm >/dev/null || { say "buf comes from npm: install Node.js and npm first"; exit 1; }
   say "buf: installing @bufbuild/$buf_pkg@$BUF_VERSION (npm) into $VENV_BIN"
   (cd "$work" && npm pack --silent "@bufbuild/$buf_pkg@$BUF_VERSION" >/dev/null)
   echo "$buf_sha  $work/bufbuild-$buf_pkg-$BUF_VERSION.tgz" | sha256sum -c --quiet
