@@ -50,6 +50,8 @@ DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
 SCHEMA = ROOT / "tests" / "vendor" / "asyncapi" / "asyncapi-3.0.0.schema.json"
 K8S_TOPICS = ROOT / "k8s" / "base" / "kafka" / "topics.yaml"
 K8S_PROD_TOPICS = ROOT / "k8s" / "overlays" / "prod" / "topics.yaml"
+K8S_KAFKA = ROOT / "k8s" / "base" / "kafka" / "cluster.yaml"
+K8S_PROD_KAFKA = ROOT / "k8s" / "overlays" / "prod" / "kafka.yaml"
 PROTOBUF_FORMAT = "application/vnd.google.protobuf;version=3"
 
 # Who writes each main topic, as the code does it: (CloudEvents type, the producer's source).
@@ -95,11 +97,11 @@ def message_of(doc: Doc, topic: str) -> Doc:
     return resolve(doc, messages[0])
 
 
-def manifests(path: Path) -> dict[str, Doc]:
+def manifests(path: Path, kind: str = "KafkaTopic") -> dict[str, Doc]:
     return {
         o["metadata"]["name"]: o
         for o in yaml.safe_load_all(path.read_text(encoding="utf-8"))
-        if o and o.get("kind") == "KafkaTopic"
+        if o and o.get("kind") == kind
     }
 
 
@@ -228,3 +230,17 @@ def test_who_may_read_each_topic_is_the_access_table_of_security_md() -> None:
         assert set(access["readers"]) == readers, topic
         assert set(access["writers"]) == writers, topic
         assert {g.group for g in table if g.role in roles} == {"<prefix>"}, topic
+
+
+def test_the_production_server_is_the_tls_listener_of_the_kafka_cluster() -> None:
+    server = document()["servers"]["production"]
+    base = manifests(K8S_KAFKA, "Kafka")["corridor"]["spec"]["kafka"]
+    prod = manifests(K8S_PROD_KAFKA, "Kafka")["corridor"]["spec"]["kafka"]
+    listener = next(entry for entry in prod["listeners"] if entry["tls"])
+
+    assert server["host"] == f"corridor-kafka-bootstrap.corridor.svc:{listener['port']}"
+    assert listener["authentication"]["type"] == "scram-sha-512"
+    assert server["protocol"] == "kafka-secure"
+    assert server["protocolVersion"] == prod.get("version", base["version"])
+    scheme = resolve(document(), server["security"][0])
+    assert scheme["type"] == "scramSha512"
