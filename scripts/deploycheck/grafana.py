@@ -1,8 +1,10 @@
-"""deploy/grafana: the provisioned datasource and the two dashboards."""
+"""deploy/grafana: the dashboards, where compose provisions them, and what each must hold."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -10,12 +12,16 @@ import yaml
 from scripts.deploycheck.queries import DASHBOARDS, ROOT
 
 PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
-REQUIRED = {"Corridor", "Services"}
+REQUIRED = {"Corridor", "Services", "Operations"}
+# Every dashboard chooses its Prometheus and the deployment it shows, so that it works on any
+# Grafana (compose's provisioned datasource or a cluster's) and for any namespace.
+VARIABLES = {"datasource", "namespace", "pod"}
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+# The metrics of the services, which every query filters by the chosen namespace.
+_OWN_METRIC = re.compile(r"(?<![\w:])(?:corridor_|process_)\w+(\{[^}]*\})?")
 
 
 def dashboards() -> list[str]:
-    datasources = yaml.safe_load((PROVISIONING / "datasources" / "prometheus.yml").read_text())
-    uids = {d["uid"] for d in datasources["datasources"] if d.get("uid")}
     providers = yaml.safe_load((PROVISIONING / "dashboards" / "corridor.yml").read_text())
     paths = {p["options"]["path"] for p in providers["providers"]}
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -31,21 +37,36 @@ def dashboards() -> list[str]:
         if board.get("uid") in titles.values():
             problems.append(f"{path.name}: uid {board.get('uid')} used twice")
         titles[board.get("title", "")] = board.get("uid", "")
-        problems += [f"{path.name}: {p}" for p in _layout(board.get("panels", []))]
-        for panel in _panels(board.get("panels", [])):
-            if panel.get("type") == "row":
-                continue
-            where = f"{path.name}: {panel.get('title')}"
-            sources = [
-                panel.get("datasource"),
-                *(t.get("datasource") for t in panel.get("targets", [])),
-            ]
-            if any(not s or s.get("uid") not in uids for s in sources):
-                problems.append(f"{where}: not on the provisioned datasource {sorted(uids)}")
-            if not panel.get("targets") or not all(t.get("expr") for t in panel["targets"]):
-                problems.append(f"{where}: a panel without a query")
+        problems += board_problems(path)
     for title in sorted(REQUIRED - set(titles)):
         problems.append(f"no dashboard titled {title!r}")
+    return problems
+
+
+def board_problems(path: Path) -> list[str]:
+    """One dashboard: its layout, its variables, every panel on $datasource with a query,
+    every query on the services' metrics filtered by $namespace."""
+    board: dict[str, Any] = json.loads(path.read_text())
+    problems = [f"{path.name}: {p}" for p in _layout(board.get("panels", []))]
+    variables = {v.get("name") for v in board.get("templating", {}).get("list", [])}
+    for missing in sorted(VARIABLES - variables):
+        problems.append(f"{path.name}: no ${missing} variable")
+    for panel in _panels(board.get("panels", [])):
+        if panel.get("type") == "row":
+            continue
+        where = f"{path.name}: {panel.get('title')}"
+        sources = [
+            panel.get("datasource"),
+            *(t.get("datasource") for t in panel.get("targets", [])),
+        ]
+        if any(s != DATASOURCE for s in sources):
+            problems.append(f"{where}: not on the $datasource variable")
+        if not panel.get("targets") or not all(t.get("expr") for t in panel["targets"]):
+            problems.append(f"{where}: a panel without a query")
+        for target in panel.get("targets", []):
+            for match in _OWN_METRIC.finditer(target.get("expr", "")):
+                if 'namespace="$namespace"' not in (match.group(1) or ""):
+                    problems.append(f"{where}: {match.group(0)} is not filtered by $namespace")
     return problems
 
 

@@ -57,9 +57,22 @@ def validate(objects: tuple[Object, ...]) -> list[str]:
         group = str(obj.get("apiVersion", "")).rpartition("/")[0]
         if group in ("kafka.strimzi.io", "keda.sh"):
             problems += _validate_custom(jsonschema, obj, group)
+        elif group == "monitoring.coreos.com":
+            # No schema of the Prometheus Operator's kinds is kept here: PrometheusRules are
+            # generated from the promtool-checked rules and PodMonitors checked field by
+            # field (scripts/deploycheck/monitoring.py).
+            problems += _known_monitoring_kind(obj)
         else:
             problems += _validate_core(kubernetes_validate, obj)
     return problems
+
+
+def _known_monitoring_kind(obj: Object) -> list[str]:
+    if obj.get("apiVersion") != "monitoring.coreos.com/v1":
+        return [f"{name_of(obj)}: use monitoring.coreos.com/v1"]
+    if obj.get("kind") not in ("PodMonitor", "PrometheusRule"):
+        return [f"{name_of(obj)}: unchecked kind {obj.get('kind')}"]
+    return []
 
 
 def _validate_core(kubernetes_validate: Any, obj: Object) -> list[str]:

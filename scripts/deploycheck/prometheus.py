@@ -3,8 +3,10 @@ tested; every dashboard query valid PromQL."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -13,6 +15,7 @@ from scripts.deploycheck.queries import DASHBOARDS, ROOT, RULES, dashboard_queri
 
 CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 TESTS = ROOT / "deploy" / "prometheus" / "tests"
+RUNBOOKS = ROOT / "docs" / "runbooks"
 
 
 def _promtool(*args: str) -> list[str]:
@@ -41,22 +44,51 @@ def test_rules() -> list[str]:
     return _promtool("test", "rules", *files)
 
 
-def every_alert_tested() -> list[str]:
-    alerts = {
-        rule["alert"]
-        for path in RULES.glob("*.yml")
+def alert_rules() -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in sorted(RULES.glob("*.yml"))
         for group in yaml.safe_load(path.read_text())["groups"]
         for rule in group["rules"]
         if "alert" in rule
-    }
-    tested = {
-        case["alertname"]
+    ]
+
+
+def every_alert_tested() -> list[str]:
+    """Every alert has a promtool test where it fires and one where it stays silent."""
+    alerts = {rule["alert"] for rule in alert_rules()}
+    cases = [
+        case
         for path in TESTS.glob("*.yml")
         for test in yaml.safe_load(path.read_text()).get("tests", [])
         for case in test.get("alert_rule_test", [])
-        if case.get("exp_alerts")
-    }
-    return [f"alert {name} has no promtool test where it fires" for name in sorted(alerts - tested)]
+    ]
+    firing = {case["alertname"] for case in cases if case.get("exp_alerts")}
+    silent = {case["alertname"] for case in cases if not case.get("exp_alerts")}
+    problems = [f"alert {name} has no promtool test where it fires" for name in alerts - firing]
+    problems += [
+        f"alert {name} has no promtool test where it is silent" for name in alerts - silent
+    ]
+    return sorted(problems)
+
+
+def actionable_alerts(runbooks: Path = RUNBOOKS) -> list[str]:
+    """Every alert: a severity, its runbook page (docs/runbooks/<alert>.md, which exists) and
+    a Grafana dashboard of deploy/grafana/dashboards."""
+    uids = {json.loads(p.read_text()).get("uid") for p in DASHBOARDS.glob("*.json")}
+    problems = []
+    for rule in alert_rules():
+        name, annotations = rule["alert"], rule.get("annotations", {})
+        if rule.get("labels", {}).get("severity") not in ("critical", "warning"):
+            problems.append(f"{name}: severity is neither critical nor warning")
+        if annotations.get("runbook_url") != f"docs/runbooks/{name}.md":
+            problems.append(f"{name}: runbook_url is not docs/runbooks/{name}.md")
+        elif not (runbooks / f"{name}.md").exists():
+            problems.append(f"{name}: docs/runbooks/{name}.md does not exist")
+        dashboard = str(annotations.get("dashboard_url", ""))
+        if dashboard.split("/")[2:3] not in ([uid] for uid in uids):
+            problems.append(f"{name}: dashboard_url {dashboard!r} names no dashboard uid")
+    return sorted(set(problems))
 
 
 def dashboard_promql(directory: Path = DASHBOARDS) -> list[str]:

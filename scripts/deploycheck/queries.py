@@ -22,6 +22,15 @@ RULES = ROOT / "deploy" / "prometheus" / "rules"
 
 # Series that Prometheus makes itself (never exposed by a target).
 PROMETHEUS_SERIES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped", "ALERTS"})
+# Series of other exporters: the Kafka Exporter and the brokers (kafka_), kube-state-metrics
+# (kube_). Names with a colon are recording rules (deploy/prometheus/rules/slo.yml).
+EXTERNAL_PREFIXES = ("kafka_", "kube_")
+
+
+def exposed_by_services(name: str) -> bool:
+    """Whether a metric a query names must be exposed by the corridor's own services."""
+    return not (name in PROMETHEUS_SERIES or ":" in name or name.startswith(EXTERNAL_PREFIXES))
+
 
 # Grafana's variables, replaced by a duration so that the query is plain PromQL.
 _GRAFANA_VARIABLE = re.compile(r"\$(?:\{[^}]*\}|__rate_interval|__interval|__range|[A-Za-z_]\w*)")

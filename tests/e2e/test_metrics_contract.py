@@ -18,8 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.deploycheck.queries import (
-    PROMETHEUS_SERIES,
     dashboard_queries,
+    exposed_by_services,
     exposed_family,
     metric_names,
     rule_queries,
@@ -46,7 +46,7 @@ def referenced_metrics() -> dict[str, set[str]]:
     used: dict[str, set[str]] = defaultdict(set)
     for query in [*dashboard_queries(), *rule_queries()]:
         for name in metric_names(query.expr):
-            if name not in PROMETHEUS_SERIES:
+            if exposed_by_services(name):
                 used[name].add(query.source)
     return dict(used)
 

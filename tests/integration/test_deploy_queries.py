@@ -5,6 +5,7 @@ from __future__ import annotations
 from scripts.deploycheck.queries import (
     Query,
     dashboard_queries,
+    exposed_by_services,
     exposed_family,
     metric_names,
     rule_queries,
@@ -55,14 +56,25 @@ def test_series_a_family_never_has_are_not_exposed() -> None:
     assert exposed_family("missing_total", types) is None
 
 
-def test_both_dashboards_and_every_rule_are_read() -> None:
+def test_every_dashboard_and_every_rule_are_read() -> None:
     sources = {q.source.split(":")[0] for q in dashboard_queries()}
     rules = list(rule_queries())
 
-    assert sources == {"corridor.json", "services.json"}
+    assert sources >= {"corridor.json", "services.json", "operations.json"}
     assert {q.source.split("/")[-1] for q in rules} >= {
         "CorridorConsumerLagGrowing",
         "CorridorDeadLetters",
         "CorridorIngestServerErrors",
         "CorridorBorderDwellOverThreshold",
+        "CorridorConsumerNoProgress",
+        "CorridorIngestAvailabilityBudgetBurn",
     }
+
+
+def test_metrics_of_other_exporters_and_recording_rules_are_not_asked_of_the_services() -> None:
+    assert exposed_by_services("corridor_ingest_http_requests_total")
+    assert exposed_by_services("process_resident_memory_bytes")
+    assert not exposed_by_services("up")
+    assert not exposed_by_services("kafka_consumergroup_lag")
+    assert not exposed_by_services("kube_pod_container_resource_limits")
+    assert not exposed_by_services("corridor:slo_freshness:error_ratio_rate1h")
