@@ -325,3 +325,30 @@ async def test_a_job_left_running_is_finished_after_a_restart(
     assert (job["success"], job["capturedCount"]) == (True, 1)
     [event] = await published(kafka_settings, shipment_id, 1)
     assert (event.event_type, event.carrier, event.location) == ("DEPARTED", "asco", "KZAAU")
+
+
+async def test_rollback_also_covers_trust_refusals_and_reused_event_ids(
+    kafka_settings: KafkaSettings,
+) -> None:
+    """A refusal found after the content checks (trust, then the ledger) still rolls the
+    whole capture back."""
+    good, elsewhere = unique("GOOD"), unique("KURYK")
+    first = epcis_event(ago(4), bizStep="loading", bizTransactionList=bol(good))
+    async with ingest(kafka_settings, scratch_database()) as client:
+        await book(client, good, "KZAAU", "AZBAK")
+        await book(client, elsewhere, "KZALA", "GEPTI")  # via Kuryk: asco is no party at Aktau
+        taken = await capture(client, "asco", epcis_document(first))
+        assert taken["success"], taken
+        departing = epcis_event(ago(3), bizStep="departing", bizTransactionList=bol(good))
+        not_a_party = epcis_event(ago(3), bizTransactionList=bol(elsewhere))
+        trust = await capture(client, "asco", epcis_document(departing, not_a_party))
+        reused = epcis_event(ago(3), bizStep="arriving", bizTransactionList=bol(good))
+        reused["eventID"] = first["eventID"]  # another event under a used id
+        ledger = await capture(client, "asco", epcis_document(departing, reused))
+    assert [(e["eventIndex"], e["status"]) for e in trust["errors"]] == [(1, 403)]
+    assert trust["errors"][0]["errors"][0]["code"] == "not_a_party"
+    assert [(e["eventIndex"], e["status"]) for e in ledger["errors"]] == [(1, 409)]
+    assert trust["capturedCount"] == ledger["capturedCount"] == 0
+    events = await published(kafka_settings, good, 2)
+    assert [e.event_type for e in events] == ["BOOKED", "LOADED"]  # no DEPARTED
+    assert [e.event_type for e in await published(kafka_settings, elsewhere, 1)] == ["BOOKED"]
