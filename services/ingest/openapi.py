@@ -1,4 +1,5 @@
-"""The OpenAPI description of the event endpoints.
+"""The OpenAPI description of the event endpoints (and, from ``standards.openapi``, the
+standards' ones).
 
 They are pure ASGI endpoints (see ``api.py``), which FastAPI does not describe by itself;
 this adds them, with their request and response schemas generated from ``schemas.py``,
@@ -15,12 +16,15 @@ from pydantic import BaseModel
 from corridor.problems import PROBLEM_JSON
 from services.ingest.api import BATCH_PATH, EVENT_PATH
 from services.ingest.schemas import BatchIn, BatchOut, EventAccepted, EventIn, ProblemOut
+from services.ingest.standards.openapi import describe
 
 PROBLEMS = {
+    400: "A header is not one of its allowed values (GS1-Capture-Error-Behaviour).",
     401: "No API key, or an unknown one.",
     403: "The carrier does not operate at the event's location, or may not book.",
     413: "The body is over 1 MiB (counted as it streams in, chunked bodies too).",
-    415: "The body is not `application/json`.",
+    404: "No such capture job of the caller's.",
+    415: "The body is not `application/json` (EPCIS: nor `application/ld+json`).",
     422: "Invalid JSON or an invalid event; `errors` names each field at fault.",
     429: "The carrier's rate limit is exhausted: retry after `Retry-After` seconds.",
     503: "The broker did not acknowledge in time. Nothing is lost: retry with the same "
@@ -61,11 +65,9 @@ def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _operation(spec: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    status, description, model = spec["ok"]
-    content = {"application/json": {"schema": _ref(model, schemas)}}
-    responses: dict[str, Any] = {status: {"description": description, "content": content}}
-    for code in spec["problems"]:
+def _problems(codes: tuple[int, ...], schemas: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for code in codes:
         response: dict[str, Any] = {
             "description": PROBLEMS[code],
             "content": {PROBLEM_JSON: {"schema": _ref(ProblemOut, schemas)}},
@@ -73,6 +75,14 @@ def _operation(spec: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
         if code in (429, 503):
             response["headers"] = RETRY_AFTER
         responses[str(code)] = response
+    return responses
+
+
+def _operation(spec: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    status, description, model = spec["ok"]
+    content = {"application/json": {"schema": _ref(model, schemas)}}
+    responses: dict[str, Any] = {status: {"description": description, "content": content}}
+    responses |= _problems(spec["problems"], schemas)
     return {
         "tags": ["events"],
         "operationId": spec["operationId"],
@@ -99,6 +109,7 @@ def document(app: FastAPI) -> None:
         schemas = components.setdefault("schemas", {})
         for path, spec in OPERATIONS.items():
             schema.setdefault("paths", {})[path] = {"post": _operation(spec, schemas)}
+        describe(schema, lambda codes: _problems(codes, schemas))
         components.setdefault("securitySchemes", {})["carrierKey"] = {
             "type": "http",
             "scheme": "bearer",
