@@ -121,7 +121,8 @@ class TariffRepository(Protocol):
     async def add_movements(self, rows: Sequence[MovementRow]) -> None: ...
 
     async def claims_of(self, shipment_ids: Iterable[str]) -> dict[str, list[Claim]]:
-        """Every booking claim of these shipments, in the order they were stored."""
+        """Every booking claim of these shipments, in the order they were stored (the rows
+        of one ``add_claims`` in ``(carrier, event_id)`` order)."""
         ...
 
     async def movements_of(

@@ -28,8 +28,8 @@ from corridor.kafka import CHARGES_TOPIC, EVENTS_TOPIC
 from corridor.v1 import charges_pb2
 from services.tariff.settings import SHIPPED_CARDS
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import long_aktau_journey
 from tests.support import eventually, read_records
+from tests.tariff_support import long_aktau_journey
 
 pytestmark = pytest.mark.e2e
 

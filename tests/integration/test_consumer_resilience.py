@@ -37,9 +37,9 @@ from services.tariff.db import ChargeRow, SeenEventRow
 from services.tariff.settings import TariffSettings
 from tests.conftest import unique
 from tests.integration import test_ingest_broker_stall as stall
-from tests.integration.test_tariff_charges import AS_OPERATOR, long_aktau_journey, record
 from tests.integration.test_tracker_consumer import running_tracker, settings_for
 from tests.support import eventually
+from tests.tariff_support import AS_OPERATOR, long_aktau_journey, record
 
 pytestmark = pytest.mark.integration
 

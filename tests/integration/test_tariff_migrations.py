@@ -27,7 +27,7 @@ from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import QuoteRequest, load_card_book, quote
 from services.tariff.settings import SHIPPED_CARDS
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import RULES, TOPOLOGY
+from tests.tariff_support import RULES, TOPOLOGY
 
 pytestmark = pytest.mark.integration
 

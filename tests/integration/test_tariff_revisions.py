@@ -30,7 +30,8 @@ from services.tariff.settings import SHIPPED_CARDS, TariffSettings
 from services.tracker.consumer import decode as tracker_decode
 from services.tracker.domain.fold import fold
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import (
+from tests.support import read_records
+from tests.tariff_support import (
     RULES,
     TOPOLOGY,
     cargo_event,
@@ -39,7 +40,6 @@ from tests.integration.test_tariff_charges import (
     record,
     running,
 )
-from tests.support import read_records
 
 pytestmark = pytest.mark.integration
 

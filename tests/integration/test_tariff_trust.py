@@ -26,7 +26,7 @@ from services.tariff.metrics import TariffMetrics
 from services.tariff.rates import load_card_book
 from services.tariff.settings import SHIPPED_CARDS, TariffSettings
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import RULES, TOPOLOGY, cargo_event
+from tests.tariff_support import RULES, TOPOLOGY, cargo_event
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,6 @@ from services.tariff.app import create_app as create_tariff
 from services.tariff.settings import TariffSettings
 from services.tracker.db.tables import segment_times
 from tests.conftest import unique
-from tests.integration.test_tariff_charges import running
 from tests.integration.test_tracker_consumer import (
     event_record,
     publish,
@@ -35,6 +34,7 @@ from tests.integration.test_tracker_consumer import (
     settings_for,
 )
 from tests.support import read_records
+from tests.tariff_support import running
 from tests.truth_support.expected import expected_storage
 from tests.truth_support.journeys import Group
 from tests.unit.test_tracker_samples import cargo_event
