@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from corridor.saturation import watch_engine
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (text)."""
@@ -59,7 +61,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    watch_engine(engine.sync_engine)  # its pool on /metrics (corridor.saturation)
+    return engine
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

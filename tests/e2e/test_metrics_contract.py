@@ -38,6 +38,8 @@ SAMPLES_NOT_EXPECTED = {
     "corridor_tracker_consumer_batch_failures_total": "only when a batch fails",
     "corridor_tariff_consumer_batch_failures_total": "only when a batch fails",
     "corridor_tariff_quotes_total": "only on POST quotes, which the simulator does not make",
+    "corridor_db_pool_connections": "only for a PostgreSQL pool (SQLite's have no size)",
+    "corridor_db_pool_size": "only for a PostgreSQL pool (SQLite's have no size)",
 }
 
 
