@@ -71,8 +71,8 @@ class EventsApi:
 
     async def post_event(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            carrier = await self._admit(scope)
-            body = await _read_body(receive)
+            carrier = await self.admit(scope)
+            body = await read_body(receive)
             if body is None:
                 return  # the client went away
             try:
@@ -82,13 +82,13 @@ class EventsApi:
                 raise invalid(exc, EventIn, body) from None
             outcome = await self.ingest.submit(carrier, reported(parsed))
             if not outcome.accepted:
-                raise self._problem(outcome)
+                raise self.problem_of(outcome)
         except Problem as problem:
-            await _send_problem(scope, send, problem)
+            await send_problem(scope, send, problem)
             return
-        await _send_json(send, 202, {"event_id": parsed.event_id, "status": "accepted"})
+        await send_json(send, 202, {"event_id": parsed.event_id, "status": "accepted"})
 
-    def _problem(self, outcome: ItemOutcome) -> Problem:
+    def problem_of(self, outcome: ItemOutcome) -> Problem:
         detail = "; ".join(f"{v.field}: {v.message}" if v.field else v.message
                            for v in outcome.violations[:5])  # fmt: skip
         if outcome.unavailable:
@@ -106,8 +106,8 @@ class EventsApi:
 
     async def post_batch(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            carrier = await self._admit(scope)
-            body = await _read_body(receive)
+            carrier = await self.admit(scope)
+            body = await read_body(receive)
             if body is None:
                 return
             items = self._batch_items(body, carrier)
@@ -120,7 +120,7 @@ class EventsApi:
                     headers=self.unavailable_headers,
                 )
         except Problem as problem:
-            await _send_problem(scope, send, problem)
+            await send_problem(scope, send, problem)
             return
         results = [
             {
@@ -133,13 +133,13 @@ class EventsApi:
             for index, outcome in enumerate(outcomes)
         ]
         accepted = sum(1 for o in outcomes if o.accepted)
-        await _send_json(
+        await send_json(
             send,
             200,
             {"accepted": accepted, "rejected": len(outcomes) - accepted, "results": results},
         )
 
-    async def _admit(self, scope: Scope, media_types: frozenset[str] = JSON_ONLY) -> Principal:
+    async def admit(self, scope: Scope, media_types: frozenset[str] = JSON_ONLY) -> Principal:
         """The carrier of the request, once it may post (401, 403, 429 and 415 otherwise)."""
         authorization = content_type = b""
         for name, value in scope["headers"]:
@@ -256,7 +256,7 @@ def reported(event: EventIn) -> ReportedEvent:
     )
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive) -> bytes | None:
     """The whole body (already bounded by ``BodySizeLimit``); ``None`` if the client left."""
     chunks: list[bytes] = []
     while True:
@@ -272,7 +272,7 @@ def _errors(violations: list[Violation]) -> list[dict[str, Any]]:
     return [field_error(v.field, v.message, v.code) for v in violations[:MAX_ERRORS]]
 
 
-async def _send_json(
+async def send_json(
     send: Send,
     status: int,
     body: Any,
@@ -287,7 +287,7 @@ async def _send_json(
     await send({"type": "http.response.body", "body": content})
 
 
-async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
-    await _send_json(
+async def send_problem(scope: Scope, send: Send, problem: Problem) -> None:
+    await send_json(
         send, problem.status, problem.body(scope.get("path")), PROBLEM_HEADER, problem.headers
     )

@@ -25,9 +25,9 @@ from services.ingest.api import (
     JSON_ONLY,
     Endpoint,
     EventsApi,
-    _read_body,
-    _send_json,
-    _send_problem,
+    read_body,
+    send_json,
+    send_problem,
 )
 from services.ingest.handlers import REJECTED, ItemOutcome
 from services.ingest.schemas import MAX_BATCH_EVENTS
@@ -70,7 +70,7 @@ class StandardsApi:
     async def post_capture(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.jobs is not None
         try:
-            carrier = await self.events._admit(scope, EPCIS_MEDIA)
+            carrier = await self.events.admit(scope, EPCIS_MEDIA)
             behaviour = _behaviour(scope)
             document = await self._json(scope, receive, carrier)
             if document is None:
@@ -84,10 +84,10 @@ class StandardsApi:
             await self.events.limiter.charge(carrier.id, len(events) - 1)
             job = await self.jobs.create(carrier, events, behaviour)
         except Problem as problem:
-            await _send_problem(scope, send, problem)
+            await send_problem(scope, send, problem)
             return
         location = f"{CAPTURE_PATH}/{job.capture_id}"
-        await _send_json(send, 202, job.body(), headers={"Location": location})
+        await send_json(send, 202, job.body(), headers={"Location": location})
 
     async def get_job(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.jobs is not None
@@ -99,13 +99,13 @@ class StandardsApi:
                 # Another's job is not found either: its existence is not told.
                 raise Problem(404, f"no capture job {capture_id} of yours")
         except Problem as problem:
-            await _send_problem(scope, send, problem)
+            await send_problem(scope, send, problem)
             return
-        await _send_json(send, 200, job.body())
+        await send_json(send, 200, job.body())
 
     async def post_epcis_event(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            carrier = await self.events._admit(scope, EPCIS_MEDIA)
+            carrier = await self.events.admit(scope, EPCIS_MEDIA)
             raw = await self._json(scope, receive, carrier)
             if raw is None:
                 return
@@ -117,11 +117,11 @@ class StandardsApi:
                 )
             await self._one(carrier, epcis.map_event(raw, self.topology), send)
         except Problem as problem:
-            await _send_problem(scope, send, problem)
+            await send_problem(scope, send, problem)
 
     async def post_dcsa(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            carrier = await self.events._admit(scope, JSON_ONLY)
+            carrier = await self.events.admit(scope, JSON_ONLY)
             raw = await self._json(scope, receive, carrier)
             if raw is None:
                 return
@@ -138,18 +138,18 @@ class StandardsApi:
             results = [dcsa.map_event(event) for event in raw]
             outcomes = await submit(self.ingest, carrier, results)
         except Problem as problem:
-            await _send_problem(scope, send, problem)
+            await send_problem(scope, send, problem)
             return
-        await _send_json(send, 200, _batch_body(outcomes))
+        await send_json(send, 200, _batch_body(outcomes))
 
     async def _one(self, carrier: Principal, result: Mapped | Unmapped, send: Send) -> None:
         [outcome] = await submit(self.ingest, carrier, [result])
         if not outcome.accepted:
-            raise self.events._problem(outcome)
-        await _send_json(send, 202, {"event_id": outcome.event_id, "status": "accepted"})
+            raise self.events.problem_of(outcome)
+        await send_json(send, 202, {"event_id": outcome.event_id, "status": "accepted"})
 
     async def _json(self, scope: Scope, receive: Receive, carrier: Principal) -> Any:
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return None  # the client went away
         try:
