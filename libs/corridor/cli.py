@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
             env.setdefault(
                 f"{prefix}_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / (name + '.db')}"
             )
+        # The single window (the tracker's page) shows charges read from this run's tariff.
+        env.setdefault("TRACKER_TARIFF_URL", f"http://127.0.0.1:{ports['tariff']}")
+        for name, _default in SERVICES:
             proc = ManagedProcess(
                 name,
                 python_module(f"services.{name}"),
@@ -108,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         for name, _default in SERVICES:
             wait_for_http(f"http://127.0.0.1:{ports[name]}/readyz", timeout=60)
             say(f"{name:<8} http://127.0.0.1:{ports[name]}  (docs /docs, metrics /metrics)")
+        say(
+            f"window   http://127.0.0.1:{ports['tracker']}/  (the single window; sign in "
+            "with a demo key, e.g. demo-corridor-ops)"
+        )
         if not args.no_simulate:
             sim = ManagedProcess(
                 "simulator",

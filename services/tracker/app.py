@@ -38,7 +38,7 @@ from corridor.metrics import make_registry
 from corridor.security import build_security
 from corridor.topology import load_topology
 from corridor.web import create_app as create_service_app
-from services.tracker import api
+from services.tracker import api, web
 from services.tracker.consumer import EventsHandler
 from services.tracker.db import queries
 from services.tracker.db.unit import SqlUnitOfWork
@@ -225,5 +225,18 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         liveness=lambda: {"consumer": consumer.alive},
         lifespan=lifespan,
     )
-    api.install(app, api.Reads(engine, security.rules), security.authenticator)
+    reads = api.Reads(engine, security.rules)
+    api.install(app, reads, security.authenticator)
+    web.install(app, reads, security.authenticator, window_config(settings))
     return app
+
+
+def window_config(settings: TrackerSettings) -> web.WindowConfig:
+    secure = settings.window_secure_cookies
+    return web.WindowConfig(
+        tariff_url=settings.tariff_url,
+        poll_seconds=settings.window_poll_seconds,
+        board_limit=settings.window_board_limit,
+        secure_cookies=settings.environment != "local" if secure is None else secure,
+        kafka=settings.kafka,
+    )

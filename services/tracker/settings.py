@@ -42,3 +42,12 @@ class TrackerSettings(ServiceSettings):
     eta_refresh_seconds: float = Field(default=900.0, ge=60)
     # Statistics rows (section transits, segment times, dwells) older than this are pruned.
     stats_retention_days: int = Field(default=90, ge=30)
+    # The single window (docs/window.md): the tariff service whose charges the shipment page
+    # shows (read with the signed-in person's credential); how often the corridor page polls
+    # (and how long its board and figures are kept); at most this many shipments in flight
+    # are read for the schematic's board; the sign-in cookie's Secure flag (default: on
+    # outside the local run, where the page is served over HTTPS).
+    tariff_url: str = "http://127.0.0.1:8003"
+    window_poll_seconds: float = Field(default=3.0, ge=1, le=60)
+    window_board_limit: int = Field(default=20_000, ge=100)
+    window_secure_cookies: bool | None = None

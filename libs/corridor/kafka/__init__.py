@@ -28,7 +28,9 @@ from corridor.kafka.deadletters import (
     DLQ_SOURCE_PARTITION,
     DLQ_SOURCE_TOPIC,
     DeadLetter,
+    KeptDeadLetter,
     dead_letter_record,
+    recent_dead_letters,
 )
 from corridor.kafka.metrics import KafkaMetrics
 from corridor.kafka.progress import Progress
@@ -66,6 +68,7 @@ __all__ = [
     "ConsumerLoop",
     "DeadLetter",
     "KafkaMetrics",
+    "KeptDeadLetter",
     "OutgoingRecord",
     "Progress",
     "PublishError",
@@ -79,4 +82,5 @@ __all__ = [
     "ensure_topics",
     "header",
     "make_consumer",
+    "recent_dead_letters",
 ]
