@@ -112,7 +112,7 @@ def create_app(
     jobs = None
     if engine is not None:
         jobs = CaptureJobs(
-            ingest, CaptureJobStore(engine), topology, security.rules.registry, clock
+            ingest, CaptureJobStore(engine), topology, security.rules.registry, clock, registry
         )
     limiter = RateLimiter(
         rate_limit_storage(settings.rate_limit_storage),

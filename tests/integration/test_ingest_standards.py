@@ -226,6 +226,10 @@ async def test_rollback_publishes_nothing_and_proceed_the_good_events(
             assert error["errors"][0]["field"] == "epcList"  # named in EPCIS terms
             assert error["errors"][0]["code"] == "check_digit"
             assert job["finishedAt"] is not None
+        metrics = (await client.get("/metrics")).text
+        for behaviour in ("rollback", "proceed"):
+            labels = f'behaviour="{behaviour}",outcome="failed"'
+            assert f"corridor_ingest_capture_jobs_total{{{labels}}} 1.0" in metrics
         location = f"/epcis/capture/{rolled_back['captureID']}"
         assert (await client.get(location, headers=bearer("ktz"))).status_code == 404
         assert (await client.get(location, headers=bearer("corridor-ops"))).status_code == 200

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 from pydantic_core import to_json
 
@@ -102,17 +103,31 @@ class CaptureJobs:
         ingest: Ingest,
         store: CaptureJobStore,
         topology: Topology,
-        registry: PrincipalRegistry,
+        principals: PrincipalRegistry,
         clock: Callable[[], datetime],
+        metrics: CollectorRegistry,
         pauses: Sequence[float] = RETRY_PAUSES,
     ) -> None:
         self.ingest = ingest
         self.store = store
         self.topology = topology
-        self.registry = registry
+        self.principals = principals
         self.clock = clock
         self.pauses = pauses
         self._tasks: set[asyncio.Task[None]] = set()
+        self.finished = Counter(
+            "corridor_ingest_capture_jobs_total",
+            "EPCIS capture jobs finished, by error behaviour and outcome (success: every "
+            "event captured; failed: some event was not).",
+            ["behaviour", "outcome"],
+            registry=metrics,
+        )
+        running = Gauge(
+            "corridor_ingest_capture_jobs_running",
+            "EPCIS capture jobs running in this process.",
+            registry=metrics,
+        )
+        running.set_function(lambda: len(self._tasks))
 
     async def start(self) -> None:
         for job in await self.store.running():
@@ -159,6 +174,7 @@ class CaptureJobs:
         try:
             captured, errors = await self._capture(job)
             await self.store.finish(job.capture_id, captured, errors, self.clock())
+            self.finished.labels(job.behaviour, "failed" if errors else "success").inc()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -166,7 +182,7 @@ class CaptureJobs:
             log.exception("capture job failed", extra={"capture_id": job.capture_id})
 
     async def _capture(self, job: CaptureJob) -> tuple[int, list[dict[str, Any]]]:
-        owner = self.registry.get(job.owner)
+        owner = self.principals.get(job.owner)
         results = [epcis.map_event(raw, self.topology) for raw in job.events]
         if owner is None or not owner.may_post:  # removed from the registry meanwhile
             gone = Violation("", f"principal {job.owner} no longer posts events", "may_not_post")
