@@ -120,7 +120,10 @@ def create_app(settings: WebhooksSettings | None = None, *, clock: Clock = utcno
         finally:
             stop.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+                await asyncio.wait_for(
+                    asyncio.gather(*tasks, return_exceptions=True),
+                    settings.shutdown_grace_seconds,
+                )
             for task in tasks:
                 task.cancel()
             await client.aclose()

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,27 +60,31 @@ class Sender:
         self.rounds = 0
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, interval: float) -> None:
-        """Send until ``stop``; a failed round (database down) is logged and retried."""
+        """Send until ``stop``; a failed round (database down) is logged and retried.
+        On ``stop`` the attempts in flight are abandoned and their deliveries released
+        (due again at once, for the next start); after a crash their lease runs out."""
         while not stop.is_set():
-            sent = 0
+            wake.clear()
+            work = asyncio.ensure_future(self.round())
+            if not await _first(work, stop):
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await work
+                return
             try:
-                sent = await self.round()
+                sent = work.result()
             except Exception:
                 log.exception("delivery round failed; retrying")
-            if sent:
-                continue  # more may be due now (the next state of a shipment just sent)
-            wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    waiters = {
-                        asyncio.ensure_future(stop.wait()),
-                        asyncio.ensure_future(wake.wait()),
-                    }
-                    try:
-                        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        for waiter in waiters:
-                            waiter.cancel()
+                sent = 0
+            if not sent:
+                # Nothing was due: wait for the consumer's wake-up, the interval or stop.
+                woken = asyncio.ensure_future(wake.wait())
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(interval):
+                            await _first(woken, stop)
+                finally:
+                    woken.cancel()
 
     async def round(self) -> int:
         """One pass over what is due; the number of attempts made."""
@@ -99,11 +104,19 @@ class Sender:
         self.metrics.pending.set(pending)
         self.metrics.oldest_pending.set(0 if oldest is None else (now - oldest).total_seconds())
         self.rounds += 1
-        if claimed:
-            await asyncio.gather(*(self._attempt(d, s) for d, s in claimed))
+        finished: set[str] = set()
+        try:
+            await asyncio.gather(*(self._attempt(d, s, finished) for d, s in claimed))
+        except asyncio.CancelledError:
+            unfinished = [d.id for d, _ in claimed if d.id not in finished]
+            async with self.sessions() as session, session.begin():
+                await store.release(session, unfinished, self.clock())
+            raise
         return len(claimed)
 
-    async def _attempt(self, delivery: DeliveryRow, subscription: SubscriptionRow) -> None:
+    async def _attempt(
+        self, delivery: DeliveryRow, subscription: SubscriptionRow, finished: set[str]
+    ) -> None:
         error, reason = await self._send(delivery, subscription)
         now = self.clock()
         attempts = delivery.attempts + 1
@@ -119,6 +132,7 @@ class Sender:
                 now=now,
                 error=None if error is None else error[:500],
             )
+        finished.add(delivery.id)
         if delivered:
             self.metrics.attempts.labels("delivered").inc()
             self.metrics.lag.observe(max(0.0, (now - delivery.created_at).total_seconds()))
@@ -171,3 +185,13 @@ class Sender:
         if 200 <= response.status_code < 300:
             return None, ""
         return f"HTTP {response.status_code}", "http_status"
+
+
+async def _first(work: asyncio.Future[Any], stop: asyncio.Event) -> bool:
+    """Wait for ``work`` or ``stop``; whether ``work`` finished (``stop`` not set first)."""
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    return work.done() and not stop.is_set()

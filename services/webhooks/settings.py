@@ -21,6 +21,10 @@ class WebhooksSettings(ServiceSettings):
     events_topic: str = EVENTS_TOPIC
     consumer_ready_grace_seconds: float = Field(default=30.0, gt=0)
     consumer_live_grace_seconds: float = Field(default=120.0, gt=0)
+    # How long a stop waits for the consumer and the sender to finish what they do; then
+    # they are cancelled (safe: uncommitted records are consumed again, unfinished
+    # deliveries sent again).
+    shutdown_grace_seconds: float = Field(default=15.0, gt=0)
 
     # Callback addresses (docs/webhooks.md, "Callback addresses"). Loopback callbacks are
     # allowed in the local run only (``None``: when ``environment`` is ``local``); private,

@@ -79,15 +79,12 @@ async def save_latest_states(
     """Keep the newest version of each shipment's state; the versions stored before."""
     if not states:
         return {}
-    stored = dict(
-        (
-            await session.execute(
-                select(StateRow.shipment_id, StateRow.version).where(
-                    StateRow.shipment_id.in_(sorted(states))
-                )
-            )
-        ).tuples()
+    query = select(StateRow.shipment_id, StateRow.version).where(
+        StateRow.shipment_id.in_(sorted(states))
     )
+    stored: dict[str, int] = {}
+    for shipment_id, version in await session.execute(query):
+        stored[shipment_id] = version
     for shipment_id in sorted(states):
         version, value = states[shipment_id]
         if shipment_id not in stored:
@@ -193,6 +190,16 @@ async def finish(
     else:
         values["next_attempt_at"] = next_attempt_at
     await session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
+
+
+async def release(session: AsyncSession, delivery_ids: Sequence[str], now: datetime) -> None:
+    """Give back claimed deliveries not attempted to the end (a stopping sender)."""
+    if delivery_ids:
+        await session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(delivery_ids), DeliveryRow.status == PENDING)
+            .values(next_attempt_at=now)
+        )
 
 
 async def oldest_pending(session: AsyncSession) -> datetime | None:
