@@ -288,6 +288,8 @@ async def test_the_trust_rules_of_the_native_api_apply(kafka_settings: KafkaSett
             json=epcis_event(at, bizLocation={"id": "urn:unece:unlocode:DEHAM"}),
             headers=bearer("asco"),
         )
+    # The same refusal, word for word, whichever form the event came in.
+    assert len({(r.json()["detail"], str(r.json()["errors"])) for r in refusals}) == 1
     for refusal in refusals:
         assert refusal.status_code == 403, refusal.text
         assert refusal.headers["content-type"] == "application/problem+json"
