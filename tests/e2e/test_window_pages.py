@@ -154,8 +154,7 @@ def test_a_person_of_one_role_cannot_see_another_s_shipment(page: Page, charged:
     # Not a carrier or an operator: no set-aside events.
     page.goto("/window/operator")
     expect(page.get_by_test_id("error")).to_contain_text("carriers and operators")
-    # Kazakh customs: the journey crosses Kazakhstan, so it sees it, without the charges
-    # the tariff keeps from customs.
+    # Kazakh customs: the journey crosses Kazakhstan, so it sees it.
     sign_in(page, "customs-kz")
     page.goto(f"/window/shipments/{charged.shipment_id}")
     expect(page.get_by_test_id("shipment-id")).to_have_text(charged.shipment_id)
