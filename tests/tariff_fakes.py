@@ -17,7 +17,6 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Self, cast
 
 from sqlalchemy import String, Table
@@ -97,25 +96,14 @@ class MemoryStore:
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
-        self._repository: MemoryRepository | None = None
-
-    @property
-    def repository(self) -> MemoryRepository:
-        if self._repository is None:
-            raise RuntimeError("the unit of work is used outside its `async with`")
-        return self._repository
+        self.repository: MemoryRepository  # set on entering
 
     async def __aenter__(self) -> Self:
-        self._repository = MemoryRepository(self.store.state.copy(), self.store)
+        self.repository = MemoryRepository(self.store.state.copy(), self.store)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._repository = None  # what was not committed is dropped
+    async def __aexit__(self, *exc_info: object) -> None:
+        del self.repository  # what was not committed is dropped
 
     async def commit(self) -> None:
         self.store.state = self.repository.state

@@ -22,7 +22,7 @@ from services.tariff import rates, trust
 from services.tariff.documents import quote_doc
 from services.tariff.events import ShipmentEvent
 from services.tariff.rates import CardBook, QuoteRequest
-from services.tariff.storage import ClaimRow, MovementRow, SeenRow
+from services.tariff.storage import ClaimRow, FactRow, MovementRow, SeenRow
 
 Key = tuple[str, str]
 Indexed = tuple[int, ShipmentEvent]
@@ -101,17 +101,16 @@ def facts(
             continue  # an estimate or plan: not a fact
         key = (event.carrier, event.event_id)
         recorded_at = event.recorded_at or received_at
+        fact = FactRow(
+            carrier=event.carrier,
+            event_id=event.event_id,
+            shipment_id=event.shipment_id,
+            occurred_at=event.occurred_at,
+            recorded_at=recorded_at,
+        )
         if event.event_type != "BOOKED":
             result.movements.append(
-                MovementRow(
-                    carrier=event.carrier,
-                    event_id=event.event_id,
-                    shipment_id=event.shipment_id,
-                    occurred_at=event.occurred_at,
-                    recorded_at=recorded_at,
-                    event_type=event.event_type,
-                    location=event.location,
-                )
+                MovementRow(**fact, event_type=event.event_type, location=event.location)
             )
             result.new_movements.setdefault(event.shipment_id, []).append(
                 trust.StoredMovement(
@@ -130,15 +129,7 @@ def facts(
             continue
         quote, reason = _priced(event, book, topology)
         result.claims.append(
-            ClaimRow(
-                carrier=event.carrier,
-                event_id=event.event_id,
-                shipment_id=event.shipment_id,
-                occurred_at=event.occurred_at,
-                recorded_at=recorded_at,
-                details=trust.details_doc(event.booking),
-                quote=quote,
-            )
+            ClaimRow(**fact, details=trust.details_doc(event.booking), quote=quote)
         )
         result.index[key] = index
         if reason:

@@ -55,26 +55,26 @@ class SeenRow(TypedDict):
     digest: str
 
 
-class ClaimRow(TypedDict):
-    """A BOOKED event: its booking details and its quote (``None``: cannot be priced)."""
+class FactRow(TypedDict):
+    """What every stored fact (a booking claim or a movement) holds."""
 
     carrier: str
     event_id: str
     shipment_id: str
     occurred_at: datetime
-    recorded_at: datetime
+    recorded_at: datetime  # ingest's receive time (or the consumer's, when not given)
+
+
+class ClaimRow(FactRow):
+    """A BOOKED event: its booking details and its quote (``None``: cannot be priced)."""
+
     details: dict[str, Any]
     quote: dict[str, Any] | None
 
 
-class MovementRow(TypedDict):
+class MovementRow(FactRow):
     """Any other actual event."""
 
-    carrier: str
-    event_id: str
-    shipment_id: str
-    occurred_at: datetime
-    recorded_at: datetime
     event_type: str
     location: str
 
