@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -12,6 +13,11 @@ from prometheus_client import CollectorRegistry
 from corridor.health import LivenessCheck, ReadinessCheck, health_router
 from corridor.metrics import HttpMetrics, metrics_router
 from corridor.problems import install_problem_handlers
+from corridor.settings import KafkaSettings
+from corridor.shutdown import HTTP_DRAIN_SECONDS, StopWatchdog, stop_budget_seconds
+
+if TYPE_CHECKING:
+    import uvicorn
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -46,14 +52,27 @@ class _Wrap:
         await self._app(scope, receive, send)
 
 
+def budgeted_server(config: uvicorn.Config, watchdog: StopWatchdog) -> uvicorn.Server:
+    """uvicorn's server, with ``watchdog`` armed by the first stop signal (SIGTERM, SIGINT)."""
+    import uvicorn
+
+    class BudgetedServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            watchdog.arm()
+            super().handle_exit(sig, frame)
+
+    return BudgetedServer(config)
+
+
 def serve(service: str, factory: str, host: str, port: int, log_level: str) -> None:
-    """Run one service under uvicorn (uvloop, httptools), logging JSON."""
+    """Run one service under uvicorn (uvloop, httptools), logging JSON, stopping within
+    its budget (corridor.shutdown)."""
     import uvicorn
 
     from corridor.logging import configure_logging
 
     configure_logging(service, log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         factory,
         factory=True,
         host=host,
@@ -62,5 +81,7 @@ def serve(service: str, factory: str, host: str, port: int, log_level: str) -> N
         http="httptools",
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
+    budget = stop_budget_seconds(KafkaSettings())
+    budgeted_server(config, StopWatchdog(budget)).run()

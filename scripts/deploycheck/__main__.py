@@ -28,6 +28,7 @@ from scripts.deploycheck import (
     monitoring,
     principals,
     prometheus,
+    shutdown,
 )
 from scripts.deploycheck.tools import MissingToolError
 
@@ -46,6 +47,7 @@ OVERLAY_RULES: dict[str, Callable[[tuple[k8s.Object, ...], bool], list[str]]] = 
     "service placement": k8s_kafka.service_placement,
     "prometheus rules": monitoring.rules_match,
     "pod monitors": monitoring.pod_monitors,
+    "graceful shutdown": shutdown.pod_grace,
     "users": lambda objects, _: k8s_rules.users(objects),
     "settings": k8s_rules.service_settings,
     "autoscaling": lambda objects, _: k8s_rules.autoscaling(objects),
@@ -70,6 +72,7 @@ def checks() -> dict[str, dict[str, Check]]:
             "Dockerfile: hadolint": dockerfile.hadolint,
             "Dockerfile: one for every service, nothing for development": dockerfile.structure,
             "the services import no development module": imports.runtime_imports,
+            "stop grace periods hold the services' stop budgets": shutdown.compose_grace,
         },
         "k8s": {
             "no secret value committed": k8s.committed_secrets,
