@@ -112,7 +112,13 @@ def create_app(
     jobs = None
     if engine is not None:
         jobs = CaptureJobs(
-            ingest, CaptureJobStore(engine), topology, security.rules.registry, clock, registry
+            ingest,
+            CaptureJobStore(engine),
+            topology,
+            security.rules.registry,
+            clock,
+            registry,
+            retention=timedelta(days=settings.capture_job_retention_days),
         )
     limiter = RateLimiter(
         rate_limit_storage(settings.rate_limit_storage),

@@ -38,3 +38,5 @@ class IngestSettings(ServiceSettings):
     max_future_seconds: float = Field(default=86_400.0, ge=0)
     # ``Retry-After`` of a 503 when the broker did not acknowledge in time.
     retry_after_seconds: int = Field(default=2, ge=1)
+    # How long a finished EPCIS capture job stays readable (docs/standards.md).
+    capture_job_retention_days: float = Field(default=30.0, gt=0)

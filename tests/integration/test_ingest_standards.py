@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -306,18 +307,19 @@ async def test_the_trust_rules_of_the_native_api_apply(kafka_settings: KafkaSett
 async def test_a_job_left_running_is_finished_after_a_restart(
     kafka_settings: KafkaSettings, database_url: str
 ) -> None:
-    """A job written before a stop (events kept) is run at the next start."""
+    """A job written before a stop (events kept) is run at the next start; one finished
+    longer ago than the retention (30 days) is forgotten."""
     shipment_id = unique("RST")
     engine = db.make_engine(database_url)
     await db.migrate(engine, MIGRATIONS)
     events = [epcis_event(ago(2), bizStep="departing", bizTransactionList=bol(shipment_id))]
-    capture_id = unique("job")
+    capture_id, old_id = unique("job"), unique("old")
+    store = CaptureJobStore(engine)
     try:
-        await CaptureJobStore(engine).create(
-            CaptureJob(
-                capture_id, "asco", "rollback", True, False, ago(0.1), None, 1, 0, [], events
-            )
-        )
+        for job_id, created in ((capture_id, ago(0.1)), (old_id, ago(800))):
+            row = CaptureJob(job_id, "asco", "rollback", True, False, created, None, 1, 0, [], [])
+            await store.create(replace(row, events=events))
+        await store.finish(old_id, 1, [], ago(24 * 31))
     finally:
         await engine.dispose()
     async with ingest(kafka_settings, database_url) as client:
@@ -328,6 +330,8 @@ async def test_a_job_left_running_is_finished_after_a_restart(
             return None if job["running"] else job
 
         job = await eventually(finished, within=20)
+        forgotten = await client.get(f"/epcis/capture/{old_id}", headers=bearer("asco"))
+        assert forgotten.status_code == 404
     assert (job["success"], job["capturedCount"]) == (True, 1)
     [event] = await published(kafka_settings, shipment_id, 1)
     assert (event.event_type, event.carrier, event.location) == ("DEPARTED", "asco", "KZAAU")

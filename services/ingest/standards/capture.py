@@ -12,7 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # Events the broker did not acknowledge in time are tried again this many times, after
 # these pauses (seconds); their ids are the same, so a retry is never applied twice.
 RETRY_PAUSES = (0.5, 1.0, 2.0)
+PURGE_EVERY = timedelta(hours=1)
 
 
 def item(result: Mapped | Unmapped) -> ReportedEvent | Invalid:
@@ -106,6 +107,7 @@ class CaptureJobs:
         principals: PrincipalRegistry,
         clock: Callable[[], datetime],
         metrics: CollectorRegistry,
+        retention: timedelta = timedelta(days=30),
         pauses: Sequence[float] = RETRY_PAUSES,
     ) -> None:
         self.ingest = ingest
@@ -114,6 +116,8 @@ class CaptureJobs:
         self.principals = principals
         self.clock = clock
         self.pauses = pauses
+        self.retention = retention
+        self._purged_at: datetime | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.finished = Counter(
             "corridor_ingest_capture_jobs_total",
@@ -130,6 +134,7 @@ class CaptureJobs:
         running.set_function(lambda: len(self._tasks))
 
     async def start(self) -> None:
+        await self._purge()
         for job in await self.store.running():
             log.info("resuming capture job", extra={"capture_id": job.capture_id})
             self._spawn(job)
@@ -158,7 +163,23 @@ class CaptureJobs:
         )
         await self.store.create(job)
         self._spawn(job)
+        await self._purge()
         return job
+
+    async def _purge(self) -> None:
+        """Forget the jobs finished longer than ``retention`` ago, at most once an hour."""
+        now = self.clock()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        try:
+            purged = await self.store.purge(now - self.retention)
+        except Exception:
+            log.exception("capture jobs not purged")  # tried again within the hour
+            self._purged_at = now - PURGE_EVERY + timedelta(minutes=1)
+            return
+        if purged:
+            log.info("capture jobs purged", extra={"purged": purged})
 
     async def idle(self) -> None:
         """Wait until no job runs in this process (tests)."""

@@ -3,7 +3,8 @@
 A job is written before ``202`` is answered, with the document's events, and is finished
 (its errors and counts written, its events dropped) once every event has an outcome. A job
 still running when ingest stops is run again at the next start: its events keep their ids,
-so the ledger accepts them again and the consumers apply each once.
+so the ledger accepts them again and the consumers apply each once. Finished jobs are
+forgotten after ``INGEST_CAPTURE_JOB_RETENTION_DAYS``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Integer, String, Table, insert, select, update
+from sqlalchemy import JSON, Boolean, Integer, String, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,7 +33,7 @@ class CaptureJobRow(Base):
     running: Mapped[bool] = mapped_column(Boolean, index=True)
     success: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(db.UtcDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime, nullable=True, index=True)
     event_count: Mapped[int] = mapped_column(Integer)
     captured_count: Mapped[int] = mapped_column(Integer)
     events: Mapped[list[Any]] = mapped_column(JSON)  # kept until the job finishes
@@ -119,6 +120,13 @@ class CaptureJobStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(statement)).mappings().all()
         return [_job(row) for row in rows]
+
+    async def purge(self, finished_before: datetime) -> int:
+        """Forget the jobs finished before ``finished_before``; how many there were."""
+        statement = delete(self.table).where(self.table.c.finished_at < finished_before)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement)
+        return int(result.rowcount or 0)
 
 
 def _job(row: Any) -> CaptureJob:

@@ -35,8 +35,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("capture_id", name="pk_ingest_capture_jobs"),
     )
     op.create_index("ix_ingest_capture_jobs_running", "ingest_capture_jobs", ["running"])
+    op.create_index("ix_ingest_capture_jobs_finished_at", "ingest_capture_jobs", ["finished_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ingest_capture_jobs_finished_at", "ingest_capture_jobs")
     op.drop_index("ix_ingest_capture_jobs_running", "ingest_capture_jobs")
     op.drop_table("ingest_capture_jobs")
