@@ -17,7 +17,7 @@ from corridor.journeys import JourneyOptions, Post
 from corridor.parties import booked_route
 from corridor.topology import load_topology
 from tests.conftest import unique
-from tests.integration.test_tracker_api import Corridor, open_corridor
+from tests.integration.tracker_harness import Corridor, open_corridor
 from tests.unit.test_tracker_samples import journey
 
 pytestmark = pytest.mark.integration

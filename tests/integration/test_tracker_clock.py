@@ -27,7 +27,7 @@ from services.tracker.domain import (
 from services.tracker.domain.clock import ClockRules, advance_clock
 from services.tracker.handlers import Tracker
 from tests.conftest import unique
-from tests.unit.test_tracker_clock import RULES, TOPOLOGY
+from tests.unit.tracker_clock_samples import RULES, TOPOLOGY
 
 pytestmark = pytest.mark.integration
 

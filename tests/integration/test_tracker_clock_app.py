@@ -49,7 +49,7 @@ from tests.integration.test_tracker_consumer import (
     shipment_where,
 )
 from tests.support import eventually, read_records
-from tests.unit.test_tracker_clock import TOPOLOGY
+from tests.unit.tracker_clock_samples import TOPOLOGY
 
 pytestmark = pytest.mark.integration
 

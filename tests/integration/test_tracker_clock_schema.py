@@ -29,7 +29,7 @@ from tests.integration.test_tracker_clock import (
     stored,
     tracker_on,
 )
-from tests.unit.test_tracker_clock import RULES
+from tests.unit.tracker_clock_samples import RULES
 
 pytestmark = pytest.mark.integration
 

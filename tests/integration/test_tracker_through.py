@@ -12,7 +12,7 @@ import pytest
 from services.tracker.domain import percentile
 from services.tracker.domain.through import DAY, journey_of
 from tests.conftest import unique
-from tests.integration.test_tracker_api import NOW, Corridor, open_corridor
+from tests.integration.tracker_harness import NOW, Corridor, open_corridor
 from tests.unit.test_tracker_samples import journey
 
 pytestmark = pytest.mark.integration

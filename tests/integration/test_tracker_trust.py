@@ -20,7 +20,7 @@ from services.tracker.db import queries
 from services.tracker.db.tables import set_aside_events, shipment_access
 from services.tracker.domain import Event, EventType, Status, TrackedShipment, fold
 from tests.conftest import unique
-from tests.integration.test_tracker_api import NOW, Corridor, open_corridor
+from tests.integration.tracker_harness import NOW, Corridor, open_corridor
 from tests.unit.test_tracker_samples import RULES, domain_event, journey
 
 pytestmark = pytest.mark.integration

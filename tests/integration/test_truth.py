@@ -26,8 +26,9 @@ from tests.truth_support.expected import (
     expected_dwells,
     expected_sections,
     expected_through,
-    from_proto,
     moment,
+    published_dwells,
+    published_sections,
     shown_dwells,
     shown_sections,
 )
@@ -177,29 +178,11 @@ def test_the_latest_state_on_the_shipments_topic_is_the_truth(observed: Observed
         if state is None:
             differences.append(f"{group}/{truth.shipment_id}: no state published")
             continue
-        sections = [
-            (
-                s.country,
-                from_proto(s.entered_at),
-                from_proto(s.exited_at, s.HasField("exited_at")),
-                s.transit_seconds,
-            )
-            for s in state.sections
-        ]
-        dwells = [
-            (
-                d.node,
-                from_proto(d.arrived_at),
-                from_proto(d.departed_at, d.HasField("departed_at")),
-                d.dwell_seconds,
-            )
-            for d in state.dwells
-        ]
         seen = (
             shipments_pb2.ShipmentStatus.Name(state.status),
             state.current_location,
-            sections,
-            dwells,
+            published_sections(state),
+            published_dwells(state),
             state.counts.events,
             state.silent,
         )

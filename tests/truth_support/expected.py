@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from corridor.journeys import Truth
 from corridor.journeys.truth import TEU
 from corridor.topology import Topology
+from corridor.v1 import shipments_pb2
 
 CENTS = Decimal("0.01")
 Body = dict[str, Any]
@@ -51,6 +52,32 @@ def shown_dwells(body: Body) -> list[tuple[Any, ...]]:
         arrived, departed = moment(d["arrived_at"]), moment(d["departed_at"])
         rows.append((d["node"], d["kind"], arrived, departed, d["dwell_seconds"]))
     return rows
+
+
+def published_sections(state: shipments_pb2.ShipmentState) -> list[tuple[Any, ...]]:
+    """A published state's sections as ``expected_sections`` gives them."""
+    return [
+        (
+            s.country,
+            from_proto(s.entered_at),
+            from_proto(s.exited_at, s.HasField("exited_at")),
+            s.transit_seconds,
+        )
+        for s in state.sections
+    ]
+
+
+def published_dwells(state: shipments_pb2.ShipmentState) -> list[tuple[Any, ...]]:
+    """A published state's dwells (node, arrived, departed, seconds)."""
+    return [
+        (
+            d.node,
+            from_proto(d.arrived_at),
+            from_proto(d.departed_at, d.HasField("departed_at")),
+            d.dwell_seconds,
+        )
+        for d in state.dwells
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:
