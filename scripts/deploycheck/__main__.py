@@ -24,6 +24,7 @@ from scripts.deploycheck import (
     k8s,
     k8s_kafka,
     k8s_rules,
+    k8s_scaling,
     k8s_trust,
     monitoring,
     principals,
@@ -51,6 +52,7 @@ OVERLAY_RULES: dict[str, Callable[[tuple[k8s.Object, ...], bool], list[str]]] = 
     "users": lambda objects, _: k8s_rules.users(objects),
     "settings": k8s_rules.service_settings,
     "autoscaling": lambda objects, _: k8s_rules.autoscaling(objects),
+    "autoscaling behaviour": k8s_scaling.autoscaling_behaviour,
     "trust": k8s_trust.trust,
     "network policies": k8s_trust.network_policies,
 }
