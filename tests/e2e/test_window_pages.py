@@ -238,9 +238,10 @@ def test_no_serious_accessibility_violations_and_the_screenshots(
         expect(page.get_by_test_id("revisions")).to_be_visible()
         assert serious_violations(page) == []
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
-        page.goto("/")
-        assert serious_violations(page) == []
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, "the page scrolls sideways on a phone"
+        for path in ("/", f"/window/shipments/{charged.shipment_id}"):
+            page.goto(path)
+            assert serious_violations(page) == []
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} scrolls sideways on a phone"
     finally:
         context.close()
