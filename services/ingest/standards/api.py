@@ -42,6 +42,7 @@ EPCIS_EVENT_PATH = "/epcis/events"
 DCSA_PATH = "/dcsa/v2/events"
 BEHAVIOUR_HEADER = b"gs1-capture-error-behaviour"
 EPCIS_MEDIA = frozenset({"application/json", "application/ld+json"})
+GONE = object()  # the client went away before its body was read (JSON ``null`` is a body)
 
 
 class StandardsApi:
@@ -73,7 +74,7 @@ class StandardsApi:
             carrier = await self.events.admit(scope, EPCIS_MEDIA)
             behaviour = _behaviour(scope)
             document = await self._json(scope, receive, carrier)
-            if document is None:
+            if document is GONE:
                 return
             try:
                 events = epcis.document_events(document)
@@ -107,7 +108,7 @@ class StandardsApi:
         try:
             carrier = await self.events.admit(scope, EPCIS_MEDIA)
             raw = await self._json(scope, receive, carrier)
-            if raw is None:
+            if raw is GONE:
                 return
             if isinstance(raw, dict) and raw.get("type") == "EPCISDocument":
                 raise Problem(
@@ -123,7 +124,7 @@ class StandardsApi:
         try:
             carrier = await self.events.admit(scope, JSON_ONLY)
             raw = await self._json(scope, receive, carrier)
-            if raw is None:
+            if raw is GONE:
                 return
             if not isinstance(raw, list):
                 await self._one(carrier, dcsa.map_event(raw), send)
@@ -151,7 +152,7 @@ class StandardsApi:
     async def _json(self, scope: Scope, receive: Receive, carrier: Principal) -> Any:
         body = await read_body(receive)
         if body is None:
-            return None  # the client went away
+            return GONE
         try:
             return from_json(body)
         except ValueError as exc:

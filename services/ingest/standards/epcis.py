@@ -103,7 +103,7 @@ def map_event(raw: Any, topology: Topology) -> Mapped | Unmapped:
     if raw.get("type") != "ObjectEvent":
         message = f"{raw.get('type')!r} is not mapped: send ObjectEvents"
         found.append(Violation("type", message, "not_mapped"))
-    if raw.get("action") not in ACTIONS:
+    if text(raw, "action") not in ACTIONS:
         found.append(Violation("action", "must be OBSERVE or ADD", "not_mapped"))
     if "errorDeclaration" in raw:
         found.append(
