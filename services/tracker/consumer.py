@@ -25,7 +25,6 @@ from corridor.kafka import (
 from corridor.logging import correlation_id
 from corridor.topology import Topology
 from services.tracker.domain import (
-    Booking,
     Classifier,
     Event,
     EventType,
@@ -45,7 +44,6 @@ def decode(value: bytes | None, topology: Topology) -> Event:
     The contract (``corridor.contract``) decodes and validates; this only maps its value
     onto the tracker's types."""
     data = codec.decode(value, topology.nodes)
-    b = data.booking
     return Event(
         data.carrier,
         data.event_id,
@@ -59,21 +57,7 @@ def decode(value: bytes | None, topology: Topology) -> Event:
         data.container_no,
         data.wagon_no,
         data.reason,
-        None
-        if b is None
-        else Booking(
-            b.origin,
-            b.destination,
-            b.container_type,
-            b.gross_weight_kg,
-            b.cargo_description,
-            b.hs_code,
-            b.promised_delivery_at,
-            b.shipper,
-            b.consignee,
-            b.forwarder,
-            b.legs,
-        ),
+        data.booking,
     )
 
 

@@ -240,6 +240,21 @@ def _apply_rows(data: Data, derived: DerivedRows) -> None:
             data.rows[upsert.table.name][tuple(row[n] for n in names)] = row
 
 
+class FakeStates:
+    """Stands in for the broker of ``cargo.shipments.v1``: acknowledges (or, while not
+    ``up``, refuses) and remembers what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[TrackedShipment] = []
+        self.up = True
+
+    async def __call__(self, shipments: Sequence[TrackedShipment]) -> list[bool]:
+        if not self.up:
+            return [False] * len(shipments)
+        self.sent += shipments
+        return [True] * len(shipments)
+
+
 class FakeUnitOfWork:
     """``ports.UnitOfWork`` in memory; ``committed`` is what a new transaction sees."""
 

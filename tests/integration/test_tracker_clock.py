@@ -4,7 +4,6 @@ tick reads only the due rows (its index and migration: ``test_tracker_clock_sche
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,6 +26,7 @@ from services.tracker.domain import (
 from services.tracker.domain.clock import ClockRules, advance_clock
 from services.tracker.handlers import Tracker
 from tests.conftest import unique
+from tests.fakes.tracker import FakeStates
 from tests.unit.tracker_clock_samples import RULES, TOPOLOGY
 
 pytestmark = pytest.mark.integration
@@ -45,17 +45,6 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-class FakeStates:
-    """Stands in for the broker: acknowledges and remembers what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[TrackedShipment] = []
-
-    async def __call__(self, shipments: Sequence[TrackedShipment]) -> list[bool]:
-        self.sent += shipments
-        return [True] * len(shipments)
 
 
 def booking(promised: datetime = PROMISED) -> Booking:

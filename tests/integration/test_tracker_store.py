@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -39,23 +39,10 @@ from services.tracker.domain import (
 from services.tracker.handlers import Tracker, is_permanent
 from services.tracker.ports import StorageRefused
 from tests.conftest import unique as unique_id
+from tests.fakes.tracker import FakeStates
 from tests.unit.test_tracker_samples import RULES, START, domain_event, journey
 
 pytestmark = pytest.mark.integration
-
-
-class FakeStates:
-    """Stands in for the broker: acknowledges (or not) and remembers what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[TrackedShipment] = []
-        self.up = True
-
-    async def __call__(self, shipments: Sequence[TrackedShipment]) -> list[bool]:
-        if not self.up:
-            return [False] * len(shipments)
-        self.sent += shipments
-        return [True] * len(shipments)
 
 
 def tracker_on(engine: AsyncEngine, states: FakeStates | None = None) -> Tracker:

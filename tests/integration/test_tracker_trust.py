@@ -216,9 +216,7 @@ async def test_amendments_by_the_booker_apply_by_time_and_another_booker_is_refu
             carrier=carrier,
             event_id=f"{carrier}-amend-{hours:g}",
             occurred_at=booking.occurred_at + timedelta(hours=hours),
-            booking=booking.booking.__class__(
-                **{**_fields(booking.booking), "gross_weight_kg": weight}
-            ),
+            booking=booking.booking._replace(gross_weight_kg=weight),
         )
 
     await corridor.tracker.apply(events[:6])
@@ -232,14 +230,6 @@ async def test_amendments_by_the_booker_apply_by_time_and_another_booker_is_refu
     assert view.events == 8
     body = (await corridor.get(f"/v1/shipments/{shipment_id}")).json()
     assert body["gross_weight_kg"] == 25_000
-
-
-def _fields(booking: Any) -> dict[str, Any]:
-    return {
-        name: getattr(booking, name)
-        for name in booking.__dataclass_fields__
-        if not name.startswith("_")
-    }
 
 
 async def test_a_conflicting_duplicate_is_refused_and_an_identical_one_is_harmless(

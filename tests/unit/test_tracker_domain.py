@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -206,7 +205,7 @@ def test_sections_change_at_each_border_and_the_caspian_is_a_section_of_its_own(
 
 
 def test_the_delivery_closes_the_last_section() -> None:
-    to_baku = ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=replace(BOOKING, destination="AZBAK"))
+    to_baku = ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=BOOKING._replace(destination="AZBAK"))
     events = [to_baku, *to_aktau()[1:]]
     view = view_of(*events, ev("DELIVERED", 180, "AZBAK", carrier="port-baku"))
     assert view.sections[-1].country == "AZ"

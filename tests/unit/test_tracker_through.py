@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from services.tracker.domain.through import DAY, Band, Journey, figures, journey_of
@@ -18,7 +17,7 @@ def trip(shipment_id: str, destination: str, days: float, origin: str = "CN") ->
 
 
 def test_a_journey_runs_from_its_first_section_to_its_delivery() -> None:
-    to_baku = ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=replace(BOOKING, destination="AZBAK"))
+    to_baku = ev("BOOKED", 0, "CNHRS", carrier="mcm", booking=BOOKING._replace(destination="AZBAK"))
     events = [to_baku, *to_aktau()[1:]]
     assert journey_of(view_of(*events)) is None  # not delivered yet
     delivered = view_of(*events, ev("DELIVERED", 180, "AZBAK", carrier="port-baku"))

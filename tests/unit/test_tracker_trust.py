@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -31,7 +30,7 @@ from tests.unit.test_tracker_samples import RULES, journey_events
 
 DAY = 24.0
 # Almaty to Poti: the fastest route runs through Kuryk, so the Aktau port takes no part.
-ALMATY_TO_POTI = replace(BOOKING, origin="KZALA", legs=())
+ALMATY_TO_POTI = BOOKING._replace(origin="KZALA", legs=())
 
 
 def view_of(*events: Event) -> ShipmentView:
@@ -95,7 +94,7 @@ def test_a_carrier_named_on_a_leg_is_a_party_anywhere() -> None:
     base = [ev("BOOKED", 0, "KZALA", carrier="mcm", booking=booking)]
     at_aktau = ev("ARRIVED", 50, "KZAAU", carrier="port-aktau", event_id="p1")
     assert reasons(view_of(*base, at_aktau)) == {"p1": ("refused", "not_a_party")}
-    named = replace(booking, legs=(Leg("port-aktau"),))  # named, no route of its own
+    named = booking._replace(legs=(Leg("port-aktau"),))  # named, no route of its own
     assert "KZAAU" not in booked_route(RULES.topology, "KZALA", "GEPTI", named.legs)
     view = view_of(ev("BOOKED", 0, "KZALA", carrier="mcm", booking=named), at_aktau)
     assert view.set_aside == ()
@@ -165,7 +164,7 @@ def test_a_delivery_anywhere_but_the_booked_destination_is_refused() -> None:
 
 
 def test_a_booking_amended_by_another_booker_is_refused() -> None:
-    rival = replace(BOOKING, destination="AZBAK")
+    rival = BOOKING._replace(destination="AZBAK")
     first = ev("BOOKED", 0, "CNHRS", carrier="mcm", recorded_hours=0)
     other = ev("BOOKED", 2, "CNHRS", carrier="ktz", recorded_hours=2, booking=rival, event_id="x")
     view = view_of(first, other)
@@ -188,7 +187,7 @@ def test_amendments_by_the_booker_apply_by_time_whatever_the_arrival_order(
             carrier="mcm",
             recorded_hours=1,
             event_id="b3",
-            booking=replace(BOOKING, gross_weight_kg=30_000),
+            booking=BOOKING._replace(gross_weight_kg=30_000),
         ),
         ev(
             "BOOKED",
@@ -197,7 +196,7 @@ def test_amendments_by_the_booker_apply_by_time_whatever_the_arrival_order(
             carrier="mcm",
             recorded_hours=2,
             event_id="b1",
-            booking=replace(BOOKING, gross_weight_kg=10_000),
+            booking=BOOKING._replace(gross_weight_kg=10_000),
         ),
     ]
     received = [bookings[i] for i in arrival]

@@ -4,30 +4,15 @@ The same rules against SQLite and PostgreSQL: tests/integration/test_tracker_sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from corridor.journeys import JourneyOptions
 from services.tracker.consumer import EventsHandler
 from services.tracker.domain import Event, Status, TrackedShipment, fold
 from services.tracker.handlers import Tracker
-from tests.fakes.tracker import FakeUnitOfWork
+from tests.fakes.tracker import FakeStates, FakeUnitOfWork
 from tests.unit.test_tracker_samples import RULES, START, TOPOLOGY, cargo_event, journey
 from tests.unit.test_tracker_samples import domain_event as event_of
-
-
-class States:
-    """Stands in for the broker: acknowledges (or not) and remembers what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[TrackedShipment] = []
-        self.up = True
-
-    async def __call__(self, shipments: Sequence[TrackedShipment]) -> list[bool]:
-        if not self.up:
-            return [False] * len(shipments)
-        self.sent += shipments
-        return [True] * len(shipments)
 
 
 class Clock:
@@ -39,7 +24,7 @@ class Clock:
 
 
 def tracker_on(
-    unit: FakeUnitOfWork, states: States | None = None, clock: Clock | None = None
+    unit: FakeUnitOfWork, states: FakeStates | None = None, clock: Clock | None = None
 ) -> Tracker:
     return Tracker(
         unit,
@@ -109,7 +94,7 @@ async def test_a_rival_that_wrote_meanwhile_makes_the_batch_run_again_on_fresh_d
 
 async def test_states_reach_the_topic_at_least_once_and_their_versions_are_recorded() -> None:
     unit = FakeUnitOfWork(RULES)
-    states = States()
+    states = FakeStates()
     states.up = False
     crashed = tracker_on(unit, states)
     await crashed.apply(events_of(15, "U-5")[:3])
@@ -128,7 +113,7 @@ async def test_states_reach_the_topic_at_least_once_and_their_versions_are_recor
 
 async def test_the_clock_alone_makes_a_quiet_shipment_delayed_and_silent() -> None:
     unit = FakeUnitOfWork(RULES)
-    states = States()
+    states = FakeStates()
     events = events_of(16, "U-6")
     clock = Clock(events[3].occurred_at)
     tracker = tracker_on(unit, states, clock)

@@ -22,8 +22,8 @@ class BookingData(NamedTuple):
 
     origin: str
     destination: str
-    container_type: str  # 20GP, 40GP, 40HC, 45HC or WAGON
-    gross_weight_kg: float
+    container_type: str = ""  # 20GP, 40GP, 40HC, 45HC or WAGON
+    gross_weight_kg: float = 0.0
     cargo_description: str = ""
     hs_code: str = ""
     promised_delivery_at: datetime | None = None

@@ -17,6 +17,7 @@ from sqlalchemy import Table
 
 from corridor.access import access_scopes
 from corridor.parties import TrustRules
+from corridor.topology import Topology
 from services.tracker.db.bulk import Upsert, columns_of
 from services.tracker.db.tables import (
     node_dwells,
@@ -25,7 +26,7 @@ from services.tracker.db.tables import (
     set_aside_events,
     shipment_access,
 )
-from services.tracker.domain import Dwell, Section, SetAside, ShipmentView, dwell_kind
+from services.tracker.domain import Dwell, Section, SegmentTime, SetAside, ShipmentView, dwell_kind
 from services.tracker.domain.trust import facts_of
 
 KEY = ("shipment_id", "seq")
@@ -137,61 +138,81 @@ def derived_rows(
         _set_aside_rows(out, old, new)
         _access_rows(out, old, new, rules)
     for old, new in sorted(changes, key=lambda change: change[1].shipment_id):
-        sid = new.shipment_id
         rebooked = old is not None and old.booking != new.booking  # weight and TEU changed
-        changed, gone = _changed(
-            None if old is None else old.sections, new.sections, _section_closed, rebooked
-        )
-        for i in changed:
-            s = new.sections[i]
-            out.sections.append(
-                {
-                    "shipment_id": sid,
-                    "seq": i,
-                    "country": s.country,
-                    "entered_at": s.entered_at,
-                    "exited_at": s.exited_at,
-                    "transit_seconds": s.transit_seconds,
-                    "kilograms": new.gross_weight_kg,
-                    "teu": new.teu,
-                }
+        for kind in _KINDS:
+            items = kind.items(new)
+            changed, gone = _changed(
+                None if old is None else kind.items(old),
+                items,
+                kind.closed,
+                rebooked and kind.weighed,
             )
-        out.gone[section_transits] += [(sid, i) for i in gone]
-        changed, gone = _changed(
-            None if old is None else old.segments, new.segments, _always, False
-        )
-        for i in changed:
-            r = new.segments[i]
-            out.segments.append(
-                {
-                    "shipment_id": sid,
-                    "seq": i,
-                    "origin": r.origin,
-                    "destination": r.destination,
-                    "departed_at": r.departed_at,
-                    "arrived_at": r.arrived_at,
-                    "seconds": r.seconds,
-                }
-            )
-        out.gone[segment_times] += [(sid, i) for i in gone]
-        changed, gone = _changed(
-            None if old is None else old.dwells, new.dwells, _dwell_closed, False
-        )
-        for i in changed:
-            d = new.dwells[i]
-            out.dwells.append(
-                {
-                    "shipment_id": sid,
-                    "seq": i,
-                    "node": d.node,
-                    "kind": dwell_kind(d.node, topology),
-                    "arrived_at": d.arrived_at,
-                    "departed_at": d.departed_at,
-                    "seconds": d.dwell_seconds,
-                }
-            )
-        out.gone[node_dwells] += [(sid, i) for i in gone]
+            rows = kind.rows(out)
+            for i in changed:
+                rows.append(
+                    {"shipment_id": new.shipment_id, "seq": i, **kind.row(new, items[i], topology)}
+                )
+            out.gone[kind.table] += [(new.shipment_id, i) for i in gone]
     return out
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One list of a view kept as rows keyed ``(shipment_id, seq)``: which items are
+    written (``closed``), and whether a new booking rewrites them all (``weighed``: they
+    carry its weight and TEU)."""
+
+    table: Table
+    items: Callable[[ShipmentView], Sequence[Any]]
+    closed: Callable[[Any], bool]
+    weighed: bool
+    rows: Callable[[DerivedRows], list[dict[str, Any]]]
+    row: Callable[[ShipmentView, Any, Topology], dict[str, Any]]
+
+
+def _section_row(view: ShipmentView, s: Section, _: Topology) -> dict[str, Any]:
+    return {
+        "country": s.country,
+        "entered_at": s.entered_at,
+        "exited_at": s.exited_at,
+        "transit_seconds": s.transit_seconds,
+        "kilograms": view.gross_weight_kg,
+        "teu": view.teu,
+    }
+
+
+def _segment_row(_: ShipmentView, r: SegmentTime, __: Topology) -> dict[str, Any]:
+    return {
+        "origin": r.origin,
+        "destination": r.destination,
+        "departed_at": r.departed_at,
+        "arrived_at": r.arrived_at,
+        "seconds": r.seconds,
+    }
+
+
+def _dwell_row(_: ShipmentView, d: Dwell, topology: Topology) -> dict[str, Any]:
+    return {
+        "node": d.node,
+        "kind": dwell_kind(d.node, topology),
+        "arrived_at": d.arrived_at,
+        "departed_at": d.departed_at,
+        "seconds": d.dwell_seconds,
+    }
+
+
+_KINDS = (
+    _Kind(
+        section_transits,
+        lambda v: v.sections,
+        _section_closed,
+        True,
+        lambda o: o.sections,
+        _section_row,
+    ),
+    _Kind(segment_times, lambda v: v.segments, _always, False, lambda o: o.segments, _segment_row),
+    _Kind(node_dwells, lambda v: v.dwells, _dwell_closed, False, lambda o: o.dwells, _dwell_row),
+)
 
 
 def _set_aside_rows(out: DerivedRows, old: ShipmentView | None, new: ShipmentView) -> None:

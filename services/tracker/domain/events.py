@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
 from corridor import movements
-from corridor.parties import Leg
+from corridor.contract.event import BookingData
 
 
 class EventType(StrEnum):
@@ -46,27 +45,9 @@ RouteOrder = movements.OrderKey
 LEGACY_POSITION = -1
 
 
-@dataclass(frozen=True, slots=True)
-class Booking:
-    origin: str
-    destination: str
-    container_type: str = ""
-    gross_weight_kg: float = 0.0
-    cargo_description: str = ""
-    hs_code: str = ""
-    promised_delivery_at: datetime | None = None
-    # The principals the booking names (``booking.parties``; empty when not named) and the
-    # carriers it engages for legs of the journey: both read the shipment.
-    shipper: str = ""
-    consignee: str = ""
-    forwarder: str = ""
-    legs: tuple[Leg, ...] = ()
-
-    @property
-    def parties(self) -> dict[str, str]:
-        """The named parties by role (only those named)."""
-        named = (("shipper", self.shipper), ("consignee", self.consignee))
-        return {role: pid for role, pid in (*named, ("forwarder", self.forwarder)) if pid}
+# The booking as the one event contract reads it (``corridor.contract``): the tracker keeps
+# it as it comes.
+Booking = BookingData
 
 
 class Event(NamedTuple):
