@@ -79,7 +79,7 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-SERVICE_NAMES = ("ingest", "tracker", "tariff")
+SERVICE_NAMES = ("ingest", "tracker", "tariff", "webhooks")
 
 
 def start_run_command(
@@ -94,6 +94,7 @@ def start_run_command(
         "--ingest-port", str(ports["ingest"]),
         "--tracker-port", str(ports["tracker"]),
         "--tariff-port", str(ports["tariff"]),
+        "--webhooks-port", str(ports["webhooks"]),
         *extra,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}

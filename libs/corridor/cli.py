@@ -1,8 +1,9 @@
 """``corridor``: run the whole system locally, or the carrier simulator.
 
 ``corridor run`` starts the embedded Tansu broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` points
-at a real Kafka), the three services on SQLite databases under ``--data-dir`` (unless their
-database URLs are set), and the carrier simulator; Ctrl-C or SIGTERM stops everything.
+at a real Kafka), the services (ingest, tracker, tariff, webhooks) on SQLite databases
+under ``--data-dir`` (unless their database URLs are set), and the carrier simulator; Ctrl-C
+or SIGTERM stops everything.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from corridor.devstack import (
 )
 from corridor.settings import KafkaSettings
 
-SERVICES = (("ingest", 8001), ("tracker", 8002), ("tariff", 8003))
+SERVICES = (("ingest", 8001), ("tracker", 8002), ("tariff", 8003), ("webhooks", 8004))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ingest-port", default=8001, type=int)
     run.add_argument("--tracker-port", default=8002, type=int)
     run.add_argument("--tariff-port", default=8003, type=int)
+    run.add_argument("--webhooks-port", default=8004, type=int)
     run.add_argument("--no-simulate", action="store_true", help="do not start demo traffic")
     run.add_argument("--rate", default=5.0, type=float, help="simulated events per second")
     run.add_argument(
@@ -63,7 +65,12 @@ def run(args: argparse.Namespace) -> int:
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = dict(os.environ)
-    ports = {"ingest": args.ingest_port, "tracker": args.tracker_port, "tariff": args.tariff_port}
+    ports = {
+        "ingest": args.ingest_port,
+        "tracker": args.tracker_port,
+        "tariff": args.tariff_port,
+        "webhooks": args.webhooks_port,
+    }
     processes: list[ManagedProcess] = []
 
     stopping = False

@@ -30,6 +30,7 @@ class Receiver:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
+    _connections: set[asyncio.Task[None]] = field(default_factory=set)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -62,11 +63,17 @@ class Receiver:
         assert self._server is not None
         self.released.set()
         self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5):
                 await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -91,5 +98,8 @@ class Receiver:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            pass  # the receiver is closing
         finally:
+            self._connections.discard(task)
             writer.close()

@@ -2,3 +2,4 @@
 CREATE DATABASE ingest OWNER corridor;
 CREATE DATABASE tracker OWNER corridor;
 CREATE DATABASE tariff OWNER corridor;
+CREATE DATABASE webhooks OWNER corridor;
