@@ -194,9 +194,19 @@ def test_every_error_of_an_event_is_given_at_once() -> None:
 def test_a_document_gives_its_events_or_says_what_is_wrong() -> None:
     event = epcis_event(AT)
     assert document_events(epcis_document(event)) == [event]
+    query = {
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "epcisBody": {"queryResults": {"resultsBody": {"eventList": [event]}}},
+    }
+    assert document_events(query) == [event]  # a query's results are captured too
     for document, field in [
         ([], ""),
-        ({**epcis_document(event), "type": "EPCISQueryDocument"}, "type"),
+        ({**epcis_document(event), "type": "EPCISMasterDataDocument"}, "type"),
+        (
+            {**query, "epcisBody": {"eventList": [event]}},
+            "epcisBody.queryResults.resultsBody.eventList",
+        ),
         ({**epcis_document(event), "schemaVersion": "1.2"}, "schemaVersion"),
         (epcis_document(), "epcisBody.eventList"),
         (epcis_document(*[event] * 1001), "epcisBody.eventList"),

@@ -64,23 +64,32 @@ def term(value: str, vocabulary: str) -> str:
     return value.removeprefix(compact)
 
 
+# Where each kind of document holds its events (the REST binding captures both).
+EVENT_LISTS = {
+    "EPCISDocument": ("epcisBody", "eventList"),
+    "EPCISQueryDocument": ("epcisBody", "queryResults", "resultsBody", "eventList"),
+}
+
+
 def document_events(document: Any) -> list[Any]:
-    """The events of an ``EPCISDocument`` (``DocumentError`` when it is none)."""
+    """The events of an ``EPCISDocument`` or ``EPCISQueryDocument`` (``DocumentError``
+    when it is neither)."""
     if not isinstance(document, dict):
         raise DocumentError("", "must be an EPCISDocument object")
-    if document.get("type") != "EPCISDocument":
-        raise DocumentError("type", "must be EPCISDocument")
+    path = EVENT_LISTS.get(str(document.get("type")))
+    if path is None:
+        raise DocumentError("type", "must be EPCISDocument or EPCISQueryDocument")
     version = document.get("schemaVersion")
     if not (isinstance(version, str) and version.split(".")[0] == "2"):
         raise DocumentError("schemaVersion", "must be 2.0 (EPCIS 2.0)")
-    body = document.get("epcisBody")
-    events = body.get("eventList") if isinstance(body, dict) else None
+    events: Any = document
+    for key in path:
+        events = events.get(key) if isinstance(events, dict) else None
+    field = ".".join(path)
     if not isinstance(events, list) or not events:
-        raise DocumentError("epcisBody.eventList", "must be a list of 1 or more events")
+        raise DocumentError(field, "must be a list of 1 or more events")
     if len(events) > MAX_BATCH_EVENTS:
-        raise DocumentError(
-            "epcisBody.eventList", f"holds at most {MAX_BATCH_EVENTS} events a capture"
-        )
+        raise DocumentError(field, f"holds at most {MAX_BATCH_EVENTS} events a capture")
     return events
 
 

@@ -34,9 +34,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "EpcisDocument": {
         "type": "object",
+        "description": "An EPCISQueryDocument holds its events in "
+        "epcisBody.queryResults.resultsBody.eventList.",
         "required": ["type", "schemaVersion", "epcisBody"],
         "properties": {
-            "type": {"const": "EPCISDocument"},
+            "type": {"enum": ["EPCISDocument", "EPCISQueryDocument"]},
             "schemaVersion": {"type": "string", "examples": ["2.0"]},
             "epcisBody": {
                 "type": "object",
