@@ -1,6 +1,6 @@
 """Every metric the Grafana dashboards and the Prometheus alerts query is really exposed.
 
-The embedded stack runs with demo traffic (`corridor run`); the three /metrics are scraped
+The embedded stack runs with demo traffic (`corridor run`); every service's /metrics is scraped
 until every metric named in deploy/grafana/dashboards and deploy/prometheus/rules is there,
 with samples, or the time is up.
 """
@@ -28,7 +28,7 @@ from tests.support import start_run_command, wait_until_ready
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("ingest", "tracker", "tariff")
+SERVICES = ("ingest", "tracker", "tariff", "webhooks")
 WAIT_SECONDS = 90
 # Declared from the start but observed only when something goes wrong, or on a request the
 # demo traffic does not make: these need not have samples, only be exposed.
