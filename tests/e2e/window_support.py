@@ -56,10 +56,11 @@ def require_chromium() -> None:
 
 
 def start_stack(data_dir: Path) -> Iterator[Stack]:
-    """The README's run command with demo traffic, the page polling every second."""
+    """The README's run command with demo traffic (journeys run fast, so that they spread
+    along the corridor within the tests' half minute), the page polling every second."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TRACKER_WINDOW_POLL_SECONDS", POLL_SECONDS)
-        with running_stack(data_dir, "--rate", "10") as urls:
+        with running_stack(data_dir, "--rate", "10", "--time-compression", "20000") as urls:
             kafka = urls["kafka"].removeprefix("http://")
             yield Stack(urls["ingest"], urls["tracker"], urls["tariff"], kafka)
 

@@ -11,6 +11,7 @@ one row apart from the next. Pure: no I/O.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -54,10 +55,13 @@ class SegmentPlace:
     y1: float
     x2: float
     y2: float
+    badge_x: float = 0.0
+    badge_y: float = 0.0
 
     @property
     def mid(self) -> tuple[float, float]:
-        return ((self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2)
+        """Where its count goes (``badge``), as a point."""
+        return (self.badge_x, self.badge_y)
 
 
 @dataclass(frozen=True)
@@ -159,11 +163,42 @@ def layout_of(topology: Topology) -> Layout:
         for code, node in topology.nodes.items()
     }
     segments = {}
+    # A node with its code above it and its name and flags below; then each count placed.
+    taken = [(n.x, n.y - 22, n.y + 40) for n in nodes.values()]
     for seg in topology.segments:
         a, b = nodes[seg.origin], nodes[seg.destination]
         key = segment_key(seg)
-        segments[key] = SegmentPlace(key, seg.origin, seg.destination, seg.mode, a.x, a.y, b.x, b.y)
+        x, y = _badge((a.x, a.y), (b.x, b.y), taken)
+        taken.append((x, y, y))
+        segments[key] = SegmentPlace(
+            key, seg.origin, seg.destination, seg.mode, a.x, a.y, b.x, b.y, x, y
+        )
     return Layout(width, height, nodes, segments)
+
+
+BADGE_CLEARANCE = 26.0
+BADGE_POSITIONS = (0.5, 0.38, 0.62, 0.28, 0.72)
+
+
+def _badge(
+    a: tuple[float, float],
+    b: tuple[float, float],
+    taken: list[tuple[float, float, float]],
+) -> tuple[float, float]:
+    """Where a segment's count goes: the point along it nearest its middle that keeps clear
+    of every node (and its label) and every count placed before."""
+    best, best_room = a, -1.0
+    for t in BADGE_POSITIONS:
+        point = (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
+        room = min(
+            math.hypot(point[0] - x, point[1] - min(max(point[1], top), bottom))
+            for x, top, bottom in taken
+        )
+        if room >= BADGE_CLEARANCE:
+            return point
+        if room > best_room:
+            best, best_room = point, room
+    return best
 
 
 def route_keys(topology: Topology, origin: str, destination: str) -> list[str]:
