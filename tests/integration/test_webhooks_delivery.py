@@ -174,3 +174,25 @@ async def test_a_partys_subscription_never_receives_another_partys_shipment(
 
 async def _true_if(condition: bool) -> bool | None:
     return True if condition else None
+
+
+@pytest.mark.parametrize("_database_factory", ["sqlite"], indirect=True)
+async def test_a_delivery_given_up_after_its_last_attempt_lets_the_next_state_go(
+    database_url: str, kafka_settings: KafkaSettings, publisher: Publisher
+) -> None:
+    settings = webhooks_settings(database_url, kafka_settings, max_attempts=2)
+    shipment = unique("SHP-G")
+    async with Receiver() as receiver, running(settings) as client:
+        await subscribe(client, "mcm", receiver.url, shipment_ids=[shipment])
+        receiver.fail(2)  # both attempts of version 1 fail
+        await publish_booking(publisher, settings, shipment)
+        await publish_states(publisher, settings, state(shipment, 1), state(shipment, 2))
+        await eventually(lambda: _true_if(len(receiver.delivered()) == 1), within=30)
+        assert [(r.doc["version"], r.status) for r in receiver.requests] == [
+            (1, 500),
+            (1, 500),
+            (2, 200),
+        ]
+        metrics = (await client.get("/metrics")).text
+        assert 'corridor_webhooks_delivery_attempts_total{outcome="given_up"} 1.0' in metrics
+        assert 'corridor_webhooks_delivery_attempts_total{outcome="failed"} 1.0' in metrics
