@@ -18,9 +18,9 @@ from corridor.parties import TrustRules
 from corridor.topology import Topology
 from services.tariff import rates, trust
 from services.tariff.documents import charge_doc, quote_from_doc
+from services.tariff.ports import ChargeRow
 from services.tariff.rates import CardBook, Movement
 from services.tariff.revisions import next_revision
-from services.tariff.storage import ChargeRow
 from services.tariff.trust import Booking, StoredMovement
 
 # Charge ids derive from the shipment, so every revision of a shipment's charge has the

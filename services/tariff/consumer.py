@@ -22,7 +22,7 @@ from services.tariff.events import ShipmentEvent
 from services.tariff.handlers import Applied, Tariff
 from services.tariff.intake import Rejection
 from services.tariff.outbox import Outbox
-from services.tariff.storage import StorageRefused
+from services.tariff.ports import StorageRefused
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Tariff's use cases: quote, record what happened to shipments, charge them (and revise
 the charge when a later fact changes it), show the charges to those who may read them.
 
-The use cases talk to storage through a unit of work (``storage``: SQLAlchemy in ``db``,
+The use cases talk to storage through a unit of work (``ports``: SQLAlchemy in ``db``,
 in-memory fakes in the unit tests) and see only the tariff's own errors. A batch of events
 is applied in one unit of work and a constant number of statements, however many events
-and shipments it holds (``storage.TariffRepository``): the digests of its events in
+and shipments it holds (``ports.TariffRepository``): the digests of its events in
 one insert (conflicts read back in one query), its booking claims and movements in one
 insert each, then the claims, movements and latest charge of the shipments it touched in
 one query each, and their new charge revisions in one insert. Which booking and which
@@ -32,8 +32,8 @@ from services.tariff.bills import Bill, MissingCard, bill, charge_document, char
 from services.tariff.events import ShipmentEvent
 from services.tariff.intake import Facts, Rejection
 from services.tariff.metrics import TariffMetrics
+from services.tariff.ports import ConcurrentRevision, TariffRepository, UnitsOfWork
 from services.tariff.rates import CardBook, Quote, QuoteRequest
-from services.tariff.storage import ConcurrentRevision, TariffRepository, UnitsOfWork
 from services.tariff.trust import Booking
 
 __all__ = ["Applied", "Clock", "NotVisible", "Rejection", "Tariff", "charge_id"]

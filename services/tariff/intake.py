@@ -21,8 +21,8 @@ from corridor.topology import Topology
 from services.tariff import rates, trust
 from services.tariff.documents import quote_doc
 from services.tariff.events import ShipmentEvent
+from services.tariff.ports import ClaimRow, FactRow, MovementRow, SeenRow
 from services.tariff.rates import CardBook, QuoteRequest
-from services.tariff.storage import ClaimRow, FactRow, MovementRow, SeenRow
 
 Key = tuple[str, str]
 Indexed = tuple[int, ShipmentEvent]

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from corridor.clock import Clock, utcnow
 from corridor.kafka import CE_TYPE_CHARGE, Publisher, cloudevent_record
 from services.tariff.contracts import encode_charge
-from services.tariff.storage import UnitsOfWork
+from services.tariff.ports import UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ RECENT = 10_000
 
 
 class Publishable(Protocol):
-    """A stored revision (``storage.StoredCharge``) or one just committed (``bills.Bill``)."""
+    """A stored revision (``ports.StoredCharge``) or one just committed (``bills.Bill``)."""
 
     @property
     def charge_id(self) -> str: ...

@@ -1,4 +1,4 @@
-"""The tariff's storage contract (``services.tariff.storage``), one suite run against the
+"""The tariff's storage contract (``services.tariff.ports``), one suite run against the
 in-memory fake the handler tests use, SQLite and PostgreSQL: what a unit of work keeps
 and drops, what each repository call returns, and the errors the adapter translates."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from corridor import db
 from services.tariff.db import MIGRATIONS, sql_units
-from services.tariff.storage import (
+from services.tariff.ports import (
     ChargeRow,
     ClaimRow,
     ConcurrentRevision,
@@ -24,7 +24,7 @@ from services.tariff.storage import (
     UnitsOfWork,
 )
 from tests.conftest import unique
-from tests.tariff_fakes import MemoryStore
+from tests.fakes.tariff import MemoryStore
 
 pytestmark = pytest.mark.integration
 

@@ -18,11 +18,11 @@ from services.tariff.consumer import EventConsumer
 from services.tariff.handlers import Tariff, charge_id
 from services.tariff.metrics import TariffMetrics
 from services.tariff.outbox import Outbox
+from services.tariff.ports import StorageRefused, StoredCharge
 from services.tariff.rates import load_card_book
 from services.tariff.settings import SHIPPED_CARDS
-from services.tariff.storage import StorageRefused, StoredCharge
 from tests.conftest import unique
-from tests.tariff_fakes import MemoryStore
+from tests.fakes.tariff import MemoryStore
 from tests.tariff_support import RULES, TOPOLOGY, cargo_event, long_aktau_journey
 
 BOOK = load_card_book(SHIPPED_CARDS, TOPOLOGY)

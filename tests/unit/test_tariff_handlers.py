@@ -1,4 +1,4 @@
-"""The tariff's use cases on the in-memory unit of work (``tests.tariff_fakes``): charging,
+"""The tariff's use cases on the in-memory unit of work (``tests.fakes.tariff``): charging,
 redelivery, conflicting duplicates, revisions, retries on a concurrent revision, failures
 that store nothing, the start-up sweep and who may read a charge. The same storage
 contract holds for SQLite and PostgreSQL (tests/integration/test_tariff_storage_contract)."""
@@ -16,11 +16,11 @@ from services.tariff.contracts import decode_event
 from services.tariff.events import ShipmentEvent
 from services.tariff.handlers import NotVisible, Tariff, charge_id
 from services.tariff.metrics import TariffMetrics
+from services.tariff.ports import ConcurrentRevision, StorageUnavailable
 from services.tariff.rates import load_card_book
 from services.tariff.settings import SHIPPED_CARDS
-from services.tariff.storage import ConcurrentRevision, StorageUnavailable
 from tests.conftest import unique
-from tests.tariff_fakes import MemoryStore
+from tests.fakes.tariff import MemoryStore
 from tests.tariff_support import RULES, TOPOLOGY, cargo_event, long_aktau_journey
 
 BOOK = load_card_book(SHIPPED_CARDS, TOPOLOGY)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.tariff.db.errors import translated
-from services.tariff.storage import (
+from services.tariff.ports import (
     ConcurrentRevision,
     StorageError,
     StorageRefused,

@@ -1,6 +1,6 @@
 """The tariff's storage on SQLAlchemy: tables (``tables``), the set-based repository
 (``repository``) and the unit of work (``unit_of_work``) that implement
-``services.tariff.storage``, with driver errors translated in one place (``errors``)."""
+``services.tariff.ports``, with driver errors translated in one place (``errors``)."""
 
 from services.tariff.db.repository import SqlRepository
 from services.tariff.db.tables import (

@@ -1,4 +1,4 @@
-"""Database errors as the tariff's own (``storage``): the one place that looks at
+"""Database errors as the tariff's own (``ports``): the one place that looks at
 SQLSTATEs and driver exceptions, so the use cases never do.
 
 - class 22 (data exception) and 23 (integrity constraint violation), and SQLAlchemy's
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from services.tariff.storage import (
+from services.tariff.ports import (
     ConcurrentRevision,
     StorageError,
     StorageRefused,

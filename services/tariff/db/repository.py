@@ -1,4 +1,4 @@
-"""The tariff's repository on SQLAlchemy (``storage.TariffRepository``): reads and writes
+"""The tariff's repository on SQLAlchemy (``ports.TariffRepository``): reads and writes
 inside the session of a unit of work (``unit_of_work``), set-based as the tracker's store:
 a batch costs a constant number of statements, however many events and shipments it holds.
 Rows go in as multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (with ``RETURNING`` where
@@ -22,15 +22,15 @@ from corridor.parties import BookingClaim
 from services.tariff.db import arrays
 from services.tariff.db.errors import translated
 from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
-from services.tariff.storage import ChargeRow as NewCharge
-from services.tariff.storage import (
+from services.tariff.ports import ChargeRow as NewCharge
+from services.tariff.ports import (
     ClaimRow,
     ConcurrentRevision,
     Key,
     SeenRow,
     StoredCharge,
 )
-from services.tariff.storage import (
+from services.tariff.ports import (
     MovementRow as NewMovement,
 )
 from services.tariff.trust import Claim, ClaimBody, StoredMovement

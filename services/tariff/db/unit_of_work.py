@@ -1,4 +1,4 @@
-"""The tariff's unit of work on SQLAlchemy (``storage.UnitOfWork``): one ``AsyncSession``
+"""The tariff's unit of work on SQLAlchemy (``ports.UnitOfWork``): one ``AsyncSession``
 and its transaction, begun by the first statement (no statement of its own), committed by
 ``commit`` and rolled back on leaving without one."""
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.tariff.db.errors import DRIVER_ERRORS, storage_error, translated
 from services.tariff.db.repository import SqlRepository
-from services.tariff.storage import UnitsOfWork
+from services.tariff.ports import UnitsOfWork
 
 
 class SqlUnitOfWork:

@@ -1,8 +1,8 @@
-"""What the tariff's use cases need of storage: a unit of work holding one repository, as
-typed protocols (cosmicpython's pattern). The use cases (``handlers``, ``outbox``) know
-only these; ``db`` implements them with SQLAlchemy (SQLite and PostgreSQL), and the tests
-with an in-memory fake. The same contract suite runs against all three
-(tests/integration/test_tariff_storage_contract.py).
+"""The tariff's boundary to its storage: a unit of work holding one repository, as typed
+protocols (cosmicpython's pattern, as ``services.tracker.ports``). The use cases
+(``handlers``, ``outbox``) know only these; ``db`` implements them with SQLAlchemy (SQLite
+and PostgreSQL), and ``tests/fakes/tariff.py`` in memory. One contract suite runs against
+all three (``tests/integration/test_tariff_storage_contract.py``).
 
 A unit of work is one transaction: ``async with units() as uow``, the repository's reads
 and writes, then ``await uow.commit()``; leaving the block without a commit rolls back.

@@ -1,4 +1,4 @@
-"""The tariff's storage in memory (``services.tariff.storage``), for the handler unit tests
+"""The tariff's storage in memory (``services.tariff.ports``), for the handler unit tests
 and the storage contract suite (which holds it to what SQLite and PostgreSQL do).
 
 A unit of work works on a copy of the committed state and replaces it on ``commit``
@@ -23,8 +23,8 @@ from sqlalchemy import String, Table
 
 from corridor.parties import BookingClaim
 from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
-from services.tariff.storage import ChargeRow as NewCharge
-from services.tariff.storage import (
+from services.tariff.ports import ChargeRow as NewCharge
+from services.tariff.ports import (
     ClaimRow,
     ConcurrentRevision,
     Key,
@@ -32,7 +32,7 @@ from services.tariff.storage import (
     StorageRefused,
     StoredCharge,
 )
-from services.tariff.storage import MovementRow as NewMovement
+from services.tariff.ports import MovementRow as NewMovement
 from services.tariff.trust import Claim, ClaimBody, StoredMovement
 
 
