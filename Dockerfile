@@ -5,13 +5,20 @@
 #   docker build --target demo -t corridor-demo:local .
 #
 # The package is installed with its pinned dependencies into a venv in a build stage, and only
-# that venv goes onto a clean slim image, which runs as an unprivileged user. A service image
+# that venv goes onto a clean slim image, which runs as an unprivileged user.
+#
+# Pinned builds: the base image by digest (what `python:3.11.14-slim-trixie` pointed to when it
+# was pinned; the pull fails if the registry serves other content), the dependencies from
+# requirements.image.lock with `--require-hashes` (pip refuses any file whose sha256 is not
+# there; `python -m scripts.hashlock` regenerates it), the package itself from the context
+# without an index. To move the base: `docker buildx imagetools inspect
+# python:3.11.X-slim-trixie` prints the index digest to put here (docs/deploy.md, "Images"). A service image
 # holds what a service runs and nothing else: not the `dev` extra (the embedded broker, the
 # test and lint tools) and not the development modules (the `corridor` CLI and its dev stack,
 # the journey generator, the carrier simulator), which the build stage never copies.
 # `scripts/check_deploy.sh compose` checks this file (hadolint and the house's rules).
 
-FROM python:3.11.14-slim-trixie AS base
+FROM python:3.11.14-slim-trixie@sha256:193fdd0bbcb3d2ae612bd6cc3548d2f7c78d65b549fcaa8af75624c47474444d AS base
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -23,15 +30,17 @@ FROM base AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-# The context is what .dockerignore lets in: pyproject.toml, requirements.lock, README.md,
-# libs/ and services/.
+# The context is what .dockerignore lets in: pyproject.toml, requirements.lock,
+# requirements.image.lock, README.md, libs/ and services/.
 COPY --exclude=libs/corridor/cli.py \
      --exclude=libs/corridor/devstack.py \
      --exclude=libs/corridor/journeys \
      --exclude=services/ingest/simulator \
      . .
+# The dependencies (and setuptools, the build backend) by hash, then the package offline.
 # The `corridor` command is the CLI of `corridor run`, whose module stayed out: drop its script.
-RUN pip install --no-cache-dir -c requirements.lock . \
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.image.lock \
+ && pip install --no-cache-dir --no-deps --no-index --no-build-isolation . \
  && rm /opt/venv/bin/corridor
 
 # The demo: the same venv with the development modules added (still no `dev` extra: the
@@ -39,7 +48,7 @@ RUN pip install --no-cache-dir -c requirements.lock . \
 FROM build AS demo-build
 COPY libs ./libs
 COPY services ./services
-RUN pip install --no-cache-dir --no-deps --force-reinstall -c requirements.lock .
+RUN pip install --no-cache-dir --no-deps --no-index --no-build-isolation --force-reinstall .
 
 FROM base AS demo
 COPY --from=demo-build /opt/venv /opt/venv

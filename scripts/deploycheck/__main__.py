@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from scripts import hashlock
 from scripts.deploycheck import (
     compose,
     dockerfile,
     grafana,
     imports,
     k8s,
+    k8s_images,
     k8s_kafka,
     k8s_rules,
     k8s_scaling,
@@ -49,6 +51,7 @@ OVERLAY_RULES: dict[str, Callable[[tuple[k8s.Object, ...], bool], list[str]]] = 
     "prometheus rules": monitoring.rules_match,
     "pod monitors": monitoring.pod_monitors,
     "graceful shutdown": shutdown.pod_grace,
+    "release images by digest": k8s_images.release_images,
     "users": lambda objects, _: k8s_rules.users(objects),
     "settings": k8s_rules.service_settings,
     "autoscaling": lambda objects, _: k8s_rules.autoscaling(objects),
@@ -75,6 +78,7 @@ def checks() -> dict[str, dict[str, Check]]:
             "Dockerfile: one for every service, nothing for development": dockerfile.structure,
             "the services import no development module": imports.runtime_imports,
             "stop grace periods hold the services' stop budgets": shutdown.compose_grace,
+            "requirements.image.lock: the runtime tree, hashed": hashlock.problems,
         },
         "k8s": {
             "no secret value committed": k8s.committed_secrets,

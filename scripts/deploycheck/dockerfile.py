@@ -16,8 +16,11 @@ from scripts.deploycheck.imports import DEV_MODULES, source_path
 from scripts.deploycheck.queries import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
-# A base image pinned to a Python patch release and a Debian release, slim.
-PINNED_BASE = re.compile(r"python:3\.11\.\d+-slim-[a-z]+")
+# A base image pinned to a Python patch release and a Debian release, slim, and by digest.
+PINNED_BASE = re.compile(r"python:3\.11\.\d+-slim-[a-z]+@sha256:[0-9a-f]{64}")
+# What a pip install may fetch: the hashed lock only; the package itself comes from the
+# context, without an index.
+HASHED_LOCK = "requirements.image.lock"
 USER_ID = 10001
 
 
@@ -60,7 +63,8 @@ def structure(path: Path = DOCKERFILE) -> list[str]:
         return ["not multi-stage: the image must not hold the build"]
     by_name = {s.name: s for s in found}
     problems = [
-        f"FROM {s.base}: not a slim Python pinned to a patch release (python:3.11.X-slim-<debian>)"
+        f"FROM {s.base}: not a slim Python pinned to a patch release and a digest "
+        "(python:3.11.X-slim-<debian>@sha256:<digest>)"
         for s in found
         if s.base not in by_name and not PINNED_BASE.fullmatch(s.base)
     ]
@@ -130,8 +134,13 @@ def _packaging(stage: Stage) -> list[str]:
                 continue
             if "--no-cache-dir" not in words:
                 problems.append(f"`{command.strip()}`: pip without --no-cache-dir")
-            if "requirements.lock" not in words:
-                problems.append(f"`{command.strip()}`: not constrained by requirements.lock")
+            hashed = {"--require-hashes", "--no-deps", HASHED_LOCK} <= set(words)
+            offline = {"--no-deps", "--no-index"} <= set(words)
+            if not (hashed or offline):
+                problems.append(
+                    f"`{command.strip()}`: neither --require-hashes from {HASHED_LOCK} "
+                    "nor --no-deps --no-index"
+                )
             if any("[" in w for w in words):
                 problems.append(f"`{command.strip()}`: an extra (the dev extra is for development)")
     return problems

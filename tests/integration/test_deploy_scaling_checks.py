@@ -1,12 +1,13 @@
 """KEDA that does not flap: both overlays pass, and each fault is caught: the old
 configuration (cooldownPeriod, no behaviour, no fallback, a 2,000-record threshold), a
-fallback the partitions cannot share evenly, uneven partitions."""
+fallback the partitions cannot share evenly, uneven partitions. And the release's images,
+which production names by digest."""
 
 from __future__ import annotations
 
 import pytest
 
-from scripts.deploycheck import k8s_scaling
+from scripts.deploycheck import k8s_images, k8s_scaling
 from scripts.deploycheck.k8s import Object
 from tests.integration.test_deploy_checks import changed, rendered
 
@@ -71,3 +72,18 @@ def test_the_thresholds_follow_the_benchmark_figures() -> None:
         )
         seconds = threshold / (k8s_scaling.benchmark_rate(service) / k8s_scaling.DERATE)
         assert 15 <= seconds <= 20, (service, seconds)
+
+
+def test_prod_names_the_release_images_by_digest_and_a_tag_is_caught() -> None:
+    objects = rendered("prod")
+    assert k8s_images.release_images(objects, True) == []
+
+    def tagged(deployment: Object) -> None:
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "reg/ingest:0.1.0"
+
+    objects = changed(objects, "Deployment", "corridor-ingest", tagged)
+
+    assert k8s_images.release_images(objects, True) == [
+        "Deployment/corridor-ingest container ingest: image 'reg/ingest:0.1.0' is not by digest "
+        "(<name>@sha256:<digest>)"
+    ]

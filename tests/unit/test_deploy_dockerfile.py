@@ -17,7 +17,11 @@ DEV_COPY = (
     "     --exclude=services/ingest/simulator \\\n"
     "     . ."
 )
-INSTALL = "RUN pip install --no-cache-dir -c requirements.lock ."
+INSTALL = "RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.image.lock"
+BASE = (
+    "FROM python:3.11.14-slim-trixie@sha256:"
+    "193fdd0bbcb3d2ae612bd6cc3548d2f7c78d65b549fcaa8af75624c47474444d AS base"
+)
 
 
 def changed(tmp_path: Path, old: str, new: str) -> Path:
@@ -45,14 +49,26 @@ def test_compose_builds_each_service_from_the_one_dockerfile() -> None:
     ("old", "new", "problem"),
     [
         (
-            "FROM python:3.11.14-slim-trixie AS base",
+            BASE,
             "FROM python:3.11-slim AS base",
-            "FROM python:3.11-slim: not a slim Python pinned to a patch release",
+            "FROM python:3.11-slim: not a slim Python pinned to a patch release and a digest",
         ),
         (
-            "FROM python:3.11.14-slim-trixie AS base",
+            BASE,
             "FROM python:latest AS base",
-            "FROM python:latest: not a slim Python pinned to a patch release",
+            "FROM python:latest: not a slim Python pinned to a patch release and a digest",
+        ),
+        (
+            BASE,
+            "FROM python:3.11.14-slim-trixie AS base",
+            "FROM python:3.11.14-slim-trixie: not a slim Python pinned to a patch release and a "
+            "digest",
+        ),
+        (
+            INSTALL,
+            "RUN pip install --no-cache-dir -c requirements.lock .",
+            "`pip install --no-cache-dir -c requirements.lock .`: neither --require-hashes from "
+            "requirements.image.lock nor --no-deps --no-index",
         ),
         (
             'USER 10001:10001\nCMD ["sh"',
@@ -77,12 +93,13 @@ def test_compose_builds_each_service_from_the_one_dockerfile() -> None:
         ),
         (
             INSTALL,
-            "RUN pip install -c requirements.lock '.[dev]'",
-            "build: `pip install -c requirements.lock '.[dev]'`: pip without --no-cache-dir",
+            "RUN pip install --require-hashes --no-deps -r requirements.image.lock",
+            "build: `pip install --require-hashes --no-deps -r requirements.image.lock`: pip "
+            "without --no-cache-dir",
         ),
         (
             INSTALL,
-            "RUN pip install --no-cache-dir -c requirements.lock '.[dev]'",
+            INSTALL + " && pip install --no-cache-dir --no-deps --no-index '.[dev]'",
             "an extra (the dev extra is for development)",
         ),
         (
