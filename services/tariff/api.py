@@ -16,6 +16,7 @@ from corridor.auth import PrincipalDep, denials_of
 from corridor.problems import Problem, field_error
 from services.tariff.documents import card_doc, quote_doc
 from services.tariff.handlers import NotVisible, Tariff
+from services.tariff.ports import StorageUnavailable
 from services.tariff.rates import PricingError, QuoteRequest
 from services.tariff.schemas import QuoteIn, QuoteOut, ShipmentChargesOut, TariffsOut
 from services.tariff.trust import NOT_VISIBLE
@@ -23,6 +24,8 @@ from services.tariff.trust import NOT_VISIBLE
 router = APIRouter(prefix="/v1", tags=["tariff"])
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# How long a client is asked to wait when the database does not answer.
+RETRY_AFTER_SECONDS = 1
 
 
 def get_tariff(request: Request) -> Tariff:
@@ -81,6 +84,7 @@ async def list_tariffs(
     responses={
         401: {"description": "no, unknown or expired credential", **PROBLEM},
         404: {"description": "no booking or charge for this shipment that you may read", **PROBLEM},
+        503: {"description": "the database did not answer: retry later", **PROBLEM},
     },
     summary="The booked quote and every revision of the charge of a shipment",
 )
@@ -95,6 +99,13 @@ async def shipment_charges(
     except NotVisible:
         denials_of(request).deny(principal.role, NOT_VISIBLE, principal=principal.id)
         found = None
+    except StorageUnavailable as exc:
+        raise Problem(
+            503,
+            "the tariff's database did not answer: retry later",
+            errors=[field_error("shipment_id", "charges unavailable now", "unavailable")],
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from exc
     if found is None:
         raise Problem(
             404,

@@ -1,10 +1,11 @@
 """The HTTP API of tariff without its lifespan: quotes and tariffs need no database or
-broker (the charges endpoint is covered by the integration tests)."""
+broker; the charges endpoint here on the in-memory unit of work (on the real databases and
+broker: the integration tests)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,14 @@ import yaml
 from fastapi import FastAPI
 
 from services.tariff.app import create_app
+from services.tariff.contracts import decode_event
+from services.tariff.handlers import Tariff
+from services.tariff.ports import StorageUnavailable
 from services.tariff.rates import CardError
 from services.tariff.settings import TariffSettings
+from tests.conftest import unique
+from tests.fakes.tariff import MemoryStore
+from tests.tariff_support import AS_OPERATOR, RULES, TOPOLOGY, cargo_event, long_aktau_journey
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -141,3 +148,39 @@ def test_the_service_refuses_to_start_on_an_invalid_card(tmp_path: Path) -> None
         CardError, match=r"bad\.yaml: ferry\[0\]\.rates\.40HC: must not be negative"
     ):
         create_app(settings)
+
+
+def on_memory(app: FastAPI) -> MemoryStore:
+    """The app's tariff on an in-memory unit of work (the app's cards and metrics)."""
+    store, tariff = MemoryStore(), app.state.tariff
+    app.state.tariff = Tariff(store, tariff.book, TOPOLOGY, tariff.metrics, RULES)
+    return store
+
+
+async def test_the_charges_of_a_shipment_are_read_through_the_unit_of_work(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    on_memory(app)
+    shipment_id = unique("SHP")
+    posts = long_aktau_journey(shipment_id, datetime.now(UTC) - timedelta(days=25))
+    events = [decode_event(cargo_event(p).SerializeToString()) for p in posts]
+    assert await app.state.tariff.apply(events) == []
+
+    response = await client.get(f"/v1/shipments/{shipment_id}/charges", headers=AS_OPERATOR)
+    assert response.status_code == 200
+    assert [c["revision"] for c in response.json()["charges"]] == [1]
+
+
+async def test_a_database_that_does_not_answer_is_a_503_problem_to_retry(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    store = on_memory(app)
+    store.fail("claims_of", StorageUnavailable("connection refused"))
+
+    response = await client.get(f"/v1/shipments/{unique('SHP')}/charges", headers=AS_OPERATOR)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    body = response.json()
+    assert body["type"].endswith("/problems/service-unavailable")
+    assert body["errors"][0]["code"] == "unavailable"
