@@ -20,11 +20,11 @@ from services.tracker.db import viewcodec
 from services.tracker.db.tables import shipments
 from services.tracker.domain import fold
 from tests.conftest import unique
+from tests.fakes.tracker import FakeStates
 from tests.integration.test_tracker_clock import (
     DECEMBER,
     MARCH,
     FakeClock,
-    FakeStates,
     held_at_boyuk_kesik,
     stored,
     tracker_on,
