@@ -127,6 +127,7 @@ DENIED = frozenset(
 )
 
 
+ROLLED_BACK_STATUS = 424  # Failed Dependency: valid, but another item was refused
 ROLLED_BACK = Violation(
     "", "not captured: another event of the capture was refused (rollback)", "rolled_back"
 )
@@ -136,7 +137,7 @@ def _roll_back(valid: list[tuple[int, ReportedEvent]], outcomes: list[ItemOutcom
     """Mark every valid item not yet judged otherwise as not published (``424``)."""
     for index, event in valid:
         if outcomes[index] is None:
-            outcomes[index] = ItemOutcome(event.event_id, 424, [ROLLED_BACK])
+            outcomes[index] = ItemOutcome(event.event_id, ROLLED_BACK_STATUS, [ROLLED_BACK])
 
 
 def refused(item: ReportedEvent | Invalid, violations: list[Violation]) -> ItemOutcome:

@@ -24,7 +24,8 @@ def test_one_epcis_event_is_published_as_a_native_one() -> None:
             headers=bearer("asco") | {"content-type": "application/ld+json"},
         )
     assert response.status_code == 202, response.text
-    assert response.json() == {"event_id": event["eventID"], "status": "accepted"}
+    ids = [event["eventID"]]
+    assert response.json() == {"event_id": event["eventID"], "status": "accepted", "event_ids": ids}
     assert ce_ids(publisher.records) == [f"asco/{event['eventID']}"]
     assert publisher.records[0].key == "MCM-2026-00042"
 
@@ -123,3 +124,29 @@ def test_the_openapi_describes_the_standards_endpoints() -> None:
     assert {"EpcisDocument", "EpcisEvent", "DcsaEvent", "CaptureJob"} <= set(
         spec["components"]["schemas"]
     )
+
+
+def test_an_epcis_event_of_several_containers_is_published_whole() -> None:
+    publisher = FakePublisher()
+    two = [f"urn:epc:id:bic:{CONTAINER}", "urn:epc:id:bic:CSQU3054383"]
+    event = epcis_event(AT, bizStep="loading", epcList=two)
+    with make_client(publisher) as client:
+        response = client.post("/epcis/events", json=event, headers=bearer("asco"))
+        assert response.status_code == 202, response.text
+        ids = [f"{event['eventID']}#{CONTAINER}", f"{event['eventID']}#CSQU3054383"]
+        assert response.json() == {
+            "event_id": event["eventID"],
+            "status": "accepted",
+            "event_ids": ids,
+        }
+        assert ce_ids(publisher.records) == [f"asco/{i}" for i in ids]
+        # One id of the two already used for other content: neither is published.
+        reused = epcis_event(
+            AT, bizStep="unloading", epcList=[two[1], "urn:epc:id:bic:MSCU1234550"]
+        )
+        reused["eventID"] = event["eventID"]
+        problem = assert_problem(
+            client.post("/epcis/events", json=reused, headers=bearer("asco")), 409
+        )
+        assert problem["type"] == "/problems/event-id-reused"
+    assert len(publisher.records) == 2

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from corridor.identifiers import iso6346_check_digit
 from corridor.topology import load_topology
 from services.ingest.standards.common import Mapped, Unmapped, last_segment, node_of
 from services.ingest.standards.epcis import (
     DocumentError,
+    containers_named,
     document_events,
     event_id_of,
     map_event,
@@ -46,9 +48,11 @@ FORMS = [
 
 
 def mapped(raw: Any) -> Mapped:
+    """The one corridor event of an EPCIS event naming one container."""
     result = map_event(raw, TOPOLOGY)
-    assert isinstance(result, Mapped), result
-    return result
+    assert isinstance(result, list), result
+    [one] = result
+    return one
 
 
 def errors(raw: Any) -> dict[str, str]:
@@ -159,10 +163,11 @@ def test_without_event_id_the_id_is_a_digest_of_the_content() -> None:
         ({"bizStep": None}, "bizStep", "missing"),
         ({"bizStep": "commissioning"}, "bizStep", "not_mapped"),
         ({"epcList": ["urn:epc:id:sgtin:4870000.012345.1"]}, "epcList", "missing"),
+        ({"epcList": ["urn:epc:id:bic:MSCU6639871"]}, "epcList", "check_digit"),
         (
-            {"epcList": [f"urn:epc:id:bic:{CONTAINER}", "urn:epc:id:bic:CSQU3054383"]},
+            {"epcList": [f"urn:epc:id:bic:{CONTAINER}", "urn:epc:id:bic:MSCU66398"]},
             "epcList",
-            "ambiguous",
+            "format",
         ),
         ({"bizLocation": None, "readPoint": None}, "bizLocation", "missing"),
         (
@@ -214,3 +219,28 @@ def test_a_document_gives_its_events_or_says_what_is_wrong() -> None:
         with pytest.raises(DocumentError) as caught:
             document_events(document)
         assert caught.value.field == field
+
+
+def test_an_event_naming_several_containers_is_one_corridor_event_each() -> None:
+    other = "CSQU3054383"
+    epcs = [
+        f"urn:epc:id:bic:{CONTAINER}",
+        "urn:epc:id:sgtin:4870000.012345.1",
+        f"urn:epc:id:bic:{other}",
+        f"urn:epc:id:bic:{CONTAINER}",
+    ]
+    raw = epcis_event(AT, epcList=epcs)
+    result = map_event(raw, TOPOLOGY)
+    assert isinstance(result, list)
+    assert [m.body["container_no"] for m in result] == [CONTAINER, other]  # once each
+    assert [m.body["event_id"] for m in result] == [
+        f"{raw['eventID']}#{CONTAINER}",
+        f"{raw['eventID']}#{other}",
+    ]
+    assert {m.body["shipment_id"] for m in result} == {"MCM-2026-00042"}
+    assert containers_named([raw, epcis_event(AT), "junk"]) == 4
+
+
+def test_at_most_a_thousand_containers_an_event() -> None:
+    epcs = [f"urn:epc:id:bic:MCMU{n:06d}{iso6346_check_digit(f'MCMU{n:06d}')}" for n in range(1001)]
+    assert errors(epcis_event(AT, epcList=epcs)) == {"epcList": "too_many"}

@@ -29,7 +29,7 @@ from services.ingest.api import (
     send_json,
     send_problem,
 )
-from services.ingest.handlers import REJECTED, ItemOutcome
+from services.ingest.handlers import REJECTED, ROLLED_BACK_STATUS, ItemOutcome
 from services.ingest.schemas import MAX_BATCH_EVENTS
 from services.ingest.standards import dcsa, epcis
 from services.ingest.standards.capture import CaptureJobs, submit
@@ -42,6 +42,7 @@ EPCIS_EVENT_PATH = "/epcis/events"
 DCSA_PATH = "/dcsa/v2/events"
 BEHAVIOUR_HEADER = b"gs1-capture-error-behaviour"
 EPCIS_MEDIA = frozenset({"application/json", "application/ld+json"})
+MAX_CAPTURE_EVENTS = 10 * MAX_BATCH_EVENTS  # corridor events (containers) of a capture
 GONE = object()  # the client went away before its body was read (JSON ``null`` is a body)
 
 
@@ -82,7 +83,17 @@ class StandardsApi:
                 self.ingest.metrics.count(carrier.id, "unknown", REJECTED)
                 errors = [field_error(exc.field, exc.message)]
                 raise Problem(422, str(exc), errors=errors) from None
-            await self.events.limiter.charge(carrier.id, len(events) - 1)
+            # Each container an event names is an event of its own: they are what is
+            # bounded and what the rate limit counts.
+            count = epcis.containers_named(events)
+            if count > MAX_CAPTURE_EVENTS:
+                message = f"names {count} containers in all; at most {MAX_CAPTURE_EVENTS}"
+                raise Problem(
+                    422,
+                    f"epcisBody: {message}",
+                    errors=[field_error("epcisBody", message, "too_many")],
+                )
+            await self.events.limiter.charge(carrier.id, count - 1)
             job = await self.jobs.create(carrier, events, behaviour)
         except Problem as problem:
             await send_problem(scope, send, problem)
@@ -110,15 +121,26 @@ class StandardsApi:
             raw = await self._json(scope, receive, carrier)
             if raw is GONE:
                 return
-            if isinstance(raw, dict) and raw.get("type") == "EPCISDocument":
+            if isinstance(raw, dict) and str(raw.get("type")) in epcis.EVENT_LISTS:
                 raise Problem(
                     422,
                     f"type: a document is captured at {CAPTURE_PATH}, one event here",
                     errors=[field_error("type", "must be an EPCIS event", "not_mapped")],
                 )
-            await self._one(carrier, epcis.map_event(raw, self.topology), send)
+            mapped = epcis.map_event(raw, self.topology)
+            results = mapped if isinstance(mapped, list) else [mapped]
+            await self.events.limiter.charge(carrier.id, len(results) - 1)
+            # One EPCIS event: all of its containers' events, or none.
+            outcomes = await submit(self.ingest, carrier, results, all_or_nothing=True)
+            failed = [o for o in outcomes if not o.accepted and o.status != ROLLED_BACK_STATUS]
+            if failed:
+                raise self.events.problem_of(failed[0])
         except Problem as problem:
             await send_problem(scope, send, problem)
+            return
+        base = epcis.event_id_of(raw) if isinstance(raw, dict) else None
+        ids = [o.event_id for o in outcomes]
+        await send_json(send, 202, {"event_id": base, "status": "accepted", "event_ids": ids})
 
     async def post_dcsa(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

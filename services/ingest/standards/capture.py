@@ -24,7 +24,7 @@ from corridor.problems import MAX_ERRORS, field_error
 from corridor.topology import Topology
 from services.ingest.api import reported
 from services.ingest.domain import ReportedEvent, Violation
-from services.ingest.handlers import Ingest, Invalid, ItemOutcome
+from services.ingest.handlers import ROLLED_BACK_STATUS, Ingest, Invalid, ItemOutcome
 from services.ingest.invalid import item_violations
 from services.ingest.schemas import EventIn
 from services.ingest.standards import epcis
@@ -37,6 +37,18 @@ log = logging.getLogger(__name__)
 # these pauses (seconds); their ids are the same, so a retry is never applied twice.
 RETRY_PAUSES = (0.5, 1.0, 2.0)
 PURGE_EVERY = timedelta(hours=1)
+
+
+def flatten(mapped: Sequence[list[Mapped] | Unmapped]) -> tuple[list[int], list[Mapped | Unmapped]]:
+    """The corridor events of the standard's events, and the index of the event each
+    came from (an EPCIS event is one corridor event per container)."""
+    origins: list[int] = []
+    results: list[Mapped | Unmapped] = []
+    for index, one in enumerate(mapped):
+        for result in one if isinstance(one, list) else [one]:
+            origins.append(index)
+            results.append(result)
+    return origins, results
 
 
 def item(result: Mapped | Unmapped) -> ReportedEvent | Invalid:
@@ -204,10 +216,10 @@ class CaptureJobs:
 
     async def _capture(self, job: CaptureJob) -> tuple[int, list[dict[str, Any]]]:
         owner = self.principals.get(job.owner)
-        results = [epcis.map_event(raw, self.topology) for raw in job.events]
+        origins, results = flatten([epcis.map_event(raw, self.topology) for raw in job.events])
         if owner is None or not owner.may_post:  # removed from the registry meanwhile
             gone = Violation("", f"principal {job.owner} no longer posts events", "may_not_post")
-            return 0, [error_entry(i, ItemOutcome(None, 403, [gone])) for i in range(len(results))]
+            return 0, [error_entry(i, ItemOutcome(None, 403, [gone])) for i in set(origins)]
         all_or_nothing = job.behaviour == ROLLBACK
         outcomes = await submit(self.ingest, owner, results, all_or_nothing=all_or_nothing)
         for pause in self.pauses:
@@ -219,8 +231,10 @@ class CaptureJobs:
             for index, outcome in zip(waiting, again, strict=True):
                 outcomes[index] = outcome
         errors = [
-            error_entry(index, outcome)
-            for index, outcome in enumerate(outcomes)
-            if not outcome.accepted and outcome.status != 424  # rolled back: see the others
+            error_entry(origins[k], outcome)
+            for k, outcome in enumerate(outcomes)
+            # A rolled-back event is not listed: the events at fault are.
+            if not outcome.accepted and outcome.status != ROLLED_BACK_STATUS
         ]
-        return sum(1 for o in outcomes if o.accepted), errors
+        failed = {origins[k] for k, outcome in enumerate(outcomes) if not outcome.accepted}
+        return len(job.events) - len(failed), errors

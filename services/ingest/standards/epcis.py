@@ -1,7 +1,7 @@
 """GS1 EPCIS 2.0 (JSON / JSON-LD) events as native corridor events. Pure.
 
-An ``ObjectEvent`` whose business step is a transport step maps onto one native event:
-the container from its EPC list (``urn:epc:id:bic:<ISO 6346>``), the node from
+An ``ObjectEvent`` whose business step is a transport step maps onto one native event per
+container of its EPC list (``urn:epc:id:bic:<ISO 6346>``): the node from
 ``bizLocation`` else ``readPoint``, the shipment from the ``bol`` business transaction, the
 time from ``eventTime`` in ``eventTimeZoneOffset``. The table is in docs/standards.md.
 """
@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from corridor.identifiers import CONTAINER_NO, container_no_error
 from corridor.topology import Topology
 from services.ingest.domain import Violation
 from services.ingest.schemas import MAX_BATCH_EVENTS
@@ -103,8 +104,10 @@ def event_id_of(raw: dict[str, Any]) -> str:
     return "epcis-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
-def map_event(raw: Any, topology: Topology) -> Mapped | Unmapped:
-    """One EPCIS event as a native event body, or every reason it cannot be one."""
+def map_event(raw: Any, topology: Topology) -> list[Mapped] | Unmapped:
+    """One EPCIS event as native event bodies, one per container it names (a train or a
+    vessel loading many at once), or every reason it cannot be mapped. Its events share
+    its fate: ``capture`` publishes all of them or none."""
     if not isinstance(raw, dict):
         return Unmapped(None, [Violation("", "must be an EPCIS event object", "type")])
     event_id = event_id_of(raw)
@@ -123,37 +126,54 @@ def map_event(raw: Any, topology: Topology) -> Mapped | Unmapped:
             )
         )
     step = _step(raw, found)
-    container = _container(raw, found)
+    containers = _containers(raw, found)
     location, location_field = _location(raw, topology, found)
     shipment = _shipment(raw, found)
     occurred_at = _time(raw, found)
     if found or step is None:
         return Unmapped(event_id, found)
     event_type, reason = step
-    body: dict[str, Any] = {
-        "event_id": event_id,
-        "event_type": event_type,
-        "classifier": "ACT",
-        "occurred_at": occurred_at,
-        "shipment_id": shipment,
-        "location": location,
-        "container_no": container,
+    fields = {
+        "event_id": "eventID",
+        "event_type": "bizStep",
+        "occurred_at": "eventTime",
+        "shipment_id": "bizTransactionList",
+        "location": location_field,
+        "container_no": "epcList",
+        "wagon_no": "epcList",
+        "reason": "bizStep",
     }
-    if reason is not None:
-        body["reason"] = reason
-    return Mapped(
-        body,
-        {
-            "event_id": "eventID",
-            "event_type": "bizStep",
-            "occurred_at": "eventTime",
-            "shipment_id": "bizTransactionList",
-            "location": location_field,
-            "container_no": "epcList",
-            "wagon_no": "epcList",
-            "reason": "bizStep",
-        },
+    mapped = []
+    for container in containers:
+        body: dict[str, Any] = {
+            # One container: the event's id; several: each its own, after the container.
+            "event_id": event_id if len(containers) == 1 else f"{event_id}#{container}",
+            "event_type": event_type,
+            "classifier": "ACT",
+            "occurred_at": occurred_at,
+            "shipment_id": shipment,
+            "location": location,
+            "container_no": container,
+        }
+        if reason is not None:
+            body["reason"] = reason
+        mapped.append(Mapped(body, fields))
+    return mapped
+
+
+def containers_named(events: list[Any]) -> int:
+    """How many corridor events the EPCIS events may become (bounds a request's work)."""
+    return sum(
+        max(1, len(_bics(event.get("epcList")))) if isinstance(event, dict) else 1
+        for event in events
     )
+
+
+def _bics(epcs: Any) -> list[str]:
+    if not isinstance(epcs, list):
+        return []
+    found = (epc[len(BIC) :] for epc in epcs if isinstance(epc, str) and epc.startswith(BIC))
+    return list(dict.fromkeys(found))
 
 
 def _step(raw: dict[str, Any], found: list[Violation]) -> tuple[str, str | None] | None:
@@ -181,24 +201,21 @@ def _step(raw: dict[str, Any], found: list[Violation]) -> tuple[str, str | None]
     return event_type, None
 
 
-def _container(raw: dict[str, Any], found: list[Violation]) -> str | None:
-    epcs = raw.get("epcList")
-    if not isinstance(epcs, list):
-        message = "is required: the container as urn:epc:id:bic:<ISO 6346>"
+def _containers(raw: dict[str, Any], found: list[Violation]) -> list[str]:
+    containers = _bics(raw.get("epcList"))
+    if not containers:
+        message = "must name the container(s) as urn:epc:id:bic:<ISO 6346 number>"
         found.append(Violation("epcList", message, "missing"))
-        return None
-    containers = [epc[len(BIC) :] for epc in epcs if isinstance(epc, str) and epc.startswith(BIC)]
-    if len(containers) != 1:
-        found.append(
-            Violation(
-                "epcList",
-                f"names {len(containers)} containers (urn:epc:id:bic:<ISO 6346>); "
-                "send one event per container",
-                "missing" if not containers else "ambiguous",
-            )
-        )
-        return None
-    return containers[0]  # its check digit is verified with the native event's
+    elif len(containers) > MAX_BATCH_EVENTS:
+        message = f"names {len(containers)} containers; at most {MAX_BATCH_EVENTS} an event"
+        found.append(Violation("epcList", message, "too_many"))
+    for container in containers[:MAX_BATCH_EVENTS]:
+        # Here rather than in the native check: a wrong number refuses the whole event.
+        error = container_no_error(container)
+        if error is not None:
+            code = "check_digit" if CONTAINER_NO.match(container) else "format"
+            found.append(Violation("epcList", f"{container}: {error}", code))
+    return containers
 
 
 def _location(
