@@ -106,6 +106,7 @@ def create_app(settings: WebhooksSettings | None = None, *, clock: Clock = utcno
             clock,
             concurrency=settings.sender_concurrency,
             lease_seconds=settings.lease_seconds,
+            known=lambda principal: security.principals.get(principal) is not None,
         )
         app.state.sender = sender
         stop = asyncio.Event()

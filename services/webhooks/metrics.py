@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 OUTCOMES = ("delivered", "failed", "given_up")
-REASONS = ("http_status", "timeout", "connection", "refused_address")
+REASONS = ("http_status", "timeout", "connection", "refused_address", "principal_unknown")
 
 
 class WebhooksMetrics:
@@ -25,7 +25,8 @@ class WebhooksMetrics:
         self.failures = Counter(
             "corridor_webhooks_delivery_failures_total",
             "Failed delivery attempts by reason: http_status (not 2xx), timeout, connection, "
-            "refused_address (the callback now resolves to an address not allowed).",
+            "refused_address (the callback now resolves to an address not allowed), "
+            "principal_unknown (the subscription's principal left the registry: given up).",
             ["reason"],
             registry=registry,
         )

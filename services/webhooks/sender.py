@@ -48,6 +48,7 @@ class Sender:
         *,
         concurrency: int = 16,
         lease_seconds: float = 60.0,
+        known: Callable[[str], bool] = lambda _principal: True,
     ) -> None:
         self.sessions = sessions
         self.client = client
@@ -57,6 +58,9 @@ class Sender:
         self.clock = clock
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
+        # Whether a subscription's principal is still in the registry: a revoked one's
+        # deliveries are given up, never sent.
+        self.known = known
         self.rounds = 0
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, interval: float) -> None:
@@ -106,22 +110,32 @@ class Sender:
         self.rounds += 1
         finished: set[str] = set()
         try:
-            await asyncio.gather(*(self._attempt(d, s, finished) for d, s in claimed))
+            results = await asyncio.gather(
+                *(self._attempt(d, s, finished) for d, s in claimed), return_exceptions=True
+            )
         except asyncio.CancelledError:
             unfinished = [d.id for d, _ in claimed if d.id not in finished]
             async with self.sessions() as session, session.begin():
                 await store.release(session, unfinished, self.clock())
             raise
+        for result in results:
+            if isinstance(result, Exception):  # the database, recording an attempt: the
+                log.error("delivery not recorded", exc_info=result)  # lease brings it back
         return len(claimed)
 
     async def _attempt(
         self, delivery: DeliveryRow, subscription: SubscriptionRow, finished: set[str]
     ) -> None:
-        error, reason = await self._send(delivery, subscription)
         now = self.clock()
         attempts = delivery.attempts + 1
-        delivered = error is None
-        next_at = None if delivered else self.retry.after_failure(attempts, now)
+        if self.known(subscription.principal):
+            error, reason = await self._send(delivery, subscription)
+            now = self.clock()
+            delivered = error is None
+            next_at = None if delivered else self.retry.after_failure(attempts, now)
+        else:
+            error, reason = "the subscription's principal is no longer known", "principal_unknown"
+            delivered, next_at = False, None
         async with self.sessions() as session, session.begin():
             await store.finish(
                 session,

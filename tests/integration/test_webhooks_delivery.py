@@ -10,7 +10,13 @@ from itertools import pairwise
 
 import pytest
 
-from corridor.kafka import Publisher
+from corridor.kafka import (
+    DLQ_REASON,
+    DLQ_SOURCE_TOPIC,
+    EVENTS_DLQ_TOPIC,
+    OutgoingRecord,
+    Publisher,
+)
 from corridor.settings import KafkaSettings
 from services.webhooks.domain import verify
 from tests.conftest import unique
@@ -24,7 +30,7 @@ from tests.integration.webhooks_support import (
     subscribe,
     webhooks_settings,
 )
-from tests.support import eventually
+from tests.support import eventually, read_records
 
 pytestmark = pytest.mark.integration
 
@@ -185,6 +191,8 @@ async def test_a_delivery_given_up_after_its_last_attempt_lets_the_next_state_go
     async with Receiver() as receiver, running(settings) as client:
         await subscribe(client, "mcm", receiver.url, shipment_ids=[shipment])
         receiver.fail(2)  # both attempts of version 1 fail
+        # A record on the state topic that is no ShipmentState: dead-lettered with why.
+        await publisher.publish(OutgoingRecord(settings.shipments_topic, shipment, b"\xff\x00", []))
         await publish_booking(publisher, settings, shipment)
         await publish_states(publisher, settings, state(shipment, 1), state(shipment, 2))
         await eventually(lambda: _true_if(len(receiver.delivered()) == 1), within=30)
@@ -195,4 +203,13 @@ async def test_a_delivery_given_up_after_its_last_attempt_lets_the_next_state_go
         ]
         metrics = (await client.get("/metrics")).text
         assert 'corridor_webhooks_delivery_attempts_total{outcome="given_up"} 1.0' in metrics
+        letters = await read_records(
+            kafka_settings.bootstrap_servers,
+            EVENTS_DLQ_TOPIC,
+            until=lambda rs: any(r.key == shipment.encode() for r in rs),
+        )
+        letter = next(r for r in letters if r.key == shipment.encode())
+        headers = dict(letter.headers)
+        assert headers[DLQ_SOURCE_TOPIC] == settings.shipments_topic.encode()
+        assert headers[DLQ_REASON].startswith(b"undecodable ShipmentState")
         assert 'corridor_webhooks_delivery_attempts_total{outcome="failed"} 1.0' in metrics
