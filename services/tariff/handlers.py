@@ -98,6 +98,9 @@ class Tariff:
         return (await self.apply_batch(events)).rejections
 
     async def apply_batch(self, events: Sequence[ShipmentEvent]) -> Applied:
+        """Apply a batch in one unit of work, applied again on a ``ConcurrentRevision`` (up
+        to ``ATTEMPTS`` times). ``StorageRefused`` (the database refuses the batch) and
+        ``StorageUnavailable`` propagate, with nothing stored."""
         outcome = await self._transaction(lambda repo: self._apply(repo, events))
         return Applied(sorted(outcome.rejections, key=lambda r: r.index), outcome.bills)
 
