@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,15 +99,3 @@ class RetryPolicy:
             return None
         backoff = Backoff(self.base_seconds, self.cap_seconds, attempts=attempts - 1)
         return now + timedelta(seconds=backoff.next())
-
-
-def heads(pending: Iterable[tuple[str, str, int, str]]) -> list[str]:
-    """Of pending deliveries ``(subscription_id, shipment_id, version, id)``, the ids of
-    those that may go now: the lowest version of each (subscription, shipment), so a
-    shipment's states reach each subscriber in order."""
-    first: dict[tuple[str, str], tuple[int, str]] = {}
-    for subscription_id, shipment_id, version, delivery_id in pending:
-        key = (subscription_id, shipment_id)
-        if key not in first or version < first[key][0]:
-            first[key] = (version, delivery_id)
-    return [delivery_id for _, delivery_id in first.values()]

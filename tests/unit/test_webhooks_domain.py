@@ -1,5 +1,5 @@
-"""The pure rules of partner webhooks: the signature, filter matching, the retry policy,
-ordering per shipment, and the callback address guard."""
+"""The pure rules of partner webhooks: the signature, filter matching, the retry policy and
+the callback address guard (order per shipment is the outbox's query: integration tests)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from services.webhooks.domain import (
     Filter,
     RetryPolicy,
     StateFacts,
-    heads,
     matches,
     secrets_in_force,
     sign,
@@ -100,16 +99,6 @@ def test_retries_back_off_with_jitter_within_bounds_and_give_up_after_the_last_a
     assert 1.0 <= delays[1] <= 2.0
     assert 1.5 <= delays[2] <= 3.0  # capped
     assert policy.after_failure(4, NOW) is None
-
-
-def test_only_the_lowest_pending_version_of_each_subscription_and_shipment_may_go() -> None:
-    pending = [
-        ("s1", "SHP-1", 3, "c"),
-        ("s1", "SHP-1", 2, "b"),
-        ("s1", "SHP-2", 7, "x"),
-        ("s2", "SHP-1", 3, "y"),
-    ]
-    assert sorted(heads(pending)) == ["b", "x", "y"]
 
 
 @pytest.mark.parametrize(
