@@ -18,7 +18,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from playwright.sync_api import Browser, Page, expect
 
-from corridor.identifiers import make_container_no
+from corridor.identifiers import make_container_no, make_wagon_no
 from corridor.journeys import Post
 from corridor.kafka import EVENTS_TOPIC
 from corridor.topology import load_topology
@@ -141,6 +141,19 @@ def test_search_finds_a_shipment_with_its_timeline_and_charges(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"/window/shipments/{charged.shipment_id}")
     page.screenshot(path=str(SCREENSHOTS / "shipment.png"), full_page=True)
+
+
+def test_search_finds_a_shipment_by_its_wagon_number(page: Page, stack: Stack) -> None:
+    shipment_id = unique("SHP-WAGON")
+    wagon = make_wagon_no(random.Random(shipment_id))
+    body = booking(shipment_id, "", "KZAKL", "GEPTI", datetime.now(UTC) - timedelta(hours=1))
+    body.pop("container_no")
+    body["booking"]["container_type"] = "WAGON"
+    post(stack, "mcm", body | {"wagon_no": wagon})
+    sign_in(page, "shipper-xian")  # named on the booking
+    reload_until(page, f"/window/search?q={wagon}", '[data-testid="shipment-id"]')
+    expect(page.get_by_test_id("shipment-id")).to_have_text(shipment_id)
+    expect(page.locator("main")).to_contain_text(f"wagon {wagon}")
 
 
 def test_a_person_of_one_role_cannot_see_another_s_shipment(page: Page, charged: Journey) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -97,7 +98,8 @@ async def search(request: Request, q: str = "") -> Response:
                 found.setdefault(item.shipment_id, item)
     if len(found) == 1:
         (only,) = found
-        return RedirectResponse(f"/window/shipments/{only}", status_code=303, headers=HEADERS)
+        target = f"/window/shipments/{quote(only, safe='')}"
+        return RedirectResponse(target, status_code=303, headers=HEADERS)
     results = sorted(found.values(), key=lambda s: s.shipment_id)
     return page(request, "search.html", who, q=query, results=results, error=None)
 
