@@ -12,8 +12,8 @@ from scripts.deploycheck.queries import ROOT
 from scripts.deploycheck.settings import service_environment
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SERVICES = {"ingest": 8001, "tracker": 8002, "tariff": 8003}
-WITH_DATABASE = ("ingest", "tracker", "tariff")
+SERVICES = {"ingest": 8001, "tracker": 8002, "tariff": 8003, "webhooks": 8004}
+WITH_DATABASE = ("ingest", "tracker", "tariff", "webhooks")
 # The development principal registry (scripts/deploycheck/principals.py): production mode
 # refuses the demo keys, so compose mounts this one.
 DEV_REGISTRY = "./deploy/principals/dev.yaml"

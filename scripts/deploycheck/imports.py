@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scripts.deploycheck.queries import ROOT
 
-SERVICES = ("ingest", "tracker", "tariff")
+SERVICES = ("ingest", "tracker", "tariff", "webhooks")
 # For `corridor run` and the demo only: the CLI and its dev stack (which starts the embedded
 # broker), the journey generator and the carrier simulator. No service image holds them.
 DEV_MODULES = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from corridor.kafka import EVENTS_TOPIC, SHIPMENTS_TOPIC
@@ -50,6 +52,13 @@ class WebhooksSettings(ServiceSettings):
     secret_overlap_seconds: float = Field(default=86_400.0, ge=0)
     # Subscriptions one principal may hold.
     max_subscriptions_per_principal: int = Field(default=20, ge=1)
+
+    @field_validator("allowed_callback_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError: not CIDR notation
+        return value
 
     @property
     def loopback_allowed(self) -> bool:
