@@ -82,10 +82,10 @@ async def recent_dead_letters(
     first (at most ``limit`` in all). Reads without a consumer group (commits nothing);
     ``TimeoutError`` after ``within`` seconds."""
     consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(settings))
-    await consumer.start()
     letters: list[KeptDeadLetter] = []
     try:
         async with asyncio.timeout(within):
+            await consumer.start()
             await consumer.topics()  # loads the cluster's metadata
             partitions = consumer.partitions_for_topic(EVENTS_DLQ_TOPIC) or set()
             assigned = [TopicPartition(EVENTS_DLQ_TOPIC, p) for p in sorted(partitions)]
