@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from corridor.topology import Topology
 from services.tracker.api.reads import Reads
@@ -146,22 +147,19 @@ def board_of(
     return Board(now, nodes, segments, counted, complete)
 
 
-_ROUTE_CACHE: dict[tuple[int, str, str], str | None] = {}
-
-
+@cache
 def _segment_ahead(topology: Topology, departed_from: str, destination: str) -> str | None:
+    """The segment a shipment that left ``departed_from`` for ``destination`` is on (its
+    route's first segment), or ``None`` when it has no route from there."""
     if not departed_from or departed_from == destination:
         return None
-    cache_key = (id(topology), departed_from, destination)
-    if cache_key not in _ROUTE_CACHE:
-        found = None
-        if departed_from in topology.nodes and destination in topology.nodes:
-            route = topology.route(departed_from, destination) or []
-            if route:
-                place = layout_of(topology).segment_between(route[0].origin, route[0].destination)
-                found = None if place is None else place.key
-        _ROUTE_CACHE[cache_key] = found
-    return _ROUTE_CACHE[cache_key]
+    if departed_from not in topology.nodes or destination not in topology.nodes:
+        return None
+    route = topology.route(departed_from, destination) or []
+    if not route:
+        return None
+    place = layout_of(topology).segment_between(route[0].origin, route[0].destination)
+    return None if place is None else place.key
 
 
 class BoardSource:
