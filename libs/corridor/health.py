@@ -1,9 +1,17 @@
-"""``/healthz`` (the process is alive: restart it if not) and ``/readyz`` (it can serve:
-take it out of the load balancer if not).
+"""``/healthz`` (the process is alive: restart it if not) and ``/readyz`` (it can serve
+what it serves: take it out of the load balancer if not).
 
 Readiness checks are async and may ask a dependency (broker, database). Liveness checks
 are synchronous and look only at the process itself (e.g. the consumer loop's watchdog):
 a slow database must never get a healthy pod restarted.
+
+``degraded`` checks are reported by ``/readyz`` but never fail it: a dependency the pod can
+do without for what it serves. The broker is one for every service: ingest answers a
+carrier 503 with ``Retry-After`` itself when Kafka does not acknowledge (counted in its
+metrics, which the alerts watch), instead of leaving the Service so that the carrier gets
+an error from the load balancer that nothing counts; the tracker and the tariff keep
+serving reads from their databases while their consumers wait for the broker. The answer
+is then 200 with ``"status": "degraded"`` and the failing checks named.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ LivenessCheck = Callable[[], bool]
 def health_router(
     checks: Callable[[], Mapping[str, ReadinessCheck]],
     liveness: Callable[[], Mapping[str, LivenessCheck]] = dict,
+    degraded: Callable[[], Mapping[str, ReadinessCheck]] = dict,
 ) -> APIRouter:
-    """``checks`` and ``liveness`` are called per request, so the composition root can fill
-    them in later."""
+    """``checks``, ``liveness`` and ``degraded`` are called per request, so the composition
+    root can fill them in later."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
@@ -37,12 +46,16 @@ def health_router(
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        named = dict(checks())
+        required, optional = dict(checks()), dict(degraded())
+        named = {**required, **optional}
         results = await asyncio.gather(*(_run(check) for check in named.values()))
         status = dict(zip(named, results, strict=True))
-        if named and all(results):
-            return JSONResponse({"status": "ready", "checks": status})
-        return _problem("not-ready", "Not ready", status)
+        if not required or not all(status[name] for name in required):
+            return _problem("not-ready", "Not ready", status)
+        failing = [name for name in optional if not status[name]]
+        if failing:
+            return JSONResponse({"status": "degraded", "checks": status, "degraded": failing})
+        return JSONResponse({"status": "ready", "checks": status})
 
     return router
 

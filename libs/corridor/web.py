@@ -30,12 +30,13 @@ def create_app(
     registry: CollectorRegistry,
     checks: Callable[[], Mapping[str, ReadinessCheck]],
     liveness: Callable[[], Mapping[str, LivenessCheck]] = dict,
+    degraded: Callable[[], Mapping[str, ReadinessCheck]] = dict,
     lifespan: Lifespan | None = None,
     **kwargs: Any,
 ) -> FastAPI:
     app = FastAPI(title=title, description=description, lifespan=lifespan, **kwargs)
     install_problem_handlers(app)
-    app.include_router(health_router(checks, liveness))
+    app.include_router(health_router(checks, liveness, degraded))
     app.include_router(metrics_router(registry))
     http_metrics = HttpMetrics(registry, service)
     app.add_middleware(_Wrap, wrap=http_metrics.middleware)

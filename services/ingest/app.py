@@ -155,7 +155,10 @@ def create_app(
         "their API key; valid events are published to `cargo.events.v1` and acknowledged "
         "only once the broker has acknowledged them. Errors are RFC 9457 problem+json.",
         registry=registry,
-        checks=lambda: {"broker": service_publisher.ping, "database": service_store.ping},
+        checks=lambda: {"database": service_store.ping},
+        # Kafka away: carriers get 503 with Retry-After from ingest itself (counted), not an
+        # uncounted error from a load balancer with no ready pod (corridor.health).
+        degraded=lambda: {"broker": service_publisher.ping},
         lifespan=lifespan,
         # The service reports through Prometheus; FastAPI's OpenTelemetry hook would only
         # look up (absent) providers on every request, ~5% of the hot path's CPU.

@@ -1,6 +1,7 @@
 """Both consumers (tracker, tariff) survive what a real cluster does to them, with no
-restart of their own: the one loop of ``corridor.kafka`` retries, and its watchdog turns
-``/readyz`` and then ``/healthz`` red when records wait and nothing moves."""
+restart of their own: the one loop of ``corridor.kafka`` retries, and its watchdog reports
+``/readyz`` degraded (the API keeps serving reads) and then turns ``/healthz`` red when
+records wait and nothing moves."""
 
 from __future__ import annotations
 
@@ -241,7 +242,7 @@ def locked(database: Path) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("service", ["tracker", "tariff"])
-async def test_a_loop_kept_from_progressing_turns_readyz_then_healthz_red_and_recovers(
+async def test_a_loop_kept_from_progressing_turns_readyz_degraded_then_healthz_red_and_recovers(
     service: str, kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
     database = tmp_path / f"{service}.db"
@@ -264,11 +265,19 @@ async def test_a_loop_kept_from_progressing_turns_readyz_then_healthz_red_and_re
 
         with locked(database):
             await feed(kafka_settings, [record(topic, p) for p in posts], [0])
-            await eventually(partial_status(client, "/readyz", 503), within=30)
             await eventually(partial_status(client, "/healthz", 503), within=30)
             body = (await client.get("/healthz")).json()
             assert body["checks"] == {"consumer": False}
             assert body["type"] == "/problems/not-alive"
+            # Reads need the database only: the pod stays in the Service, degraded.
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["status"] == "degraded"
+            assert ready.json()["degraded"] == ["consumer"]
 
         await eventually(partial_status(client, "/healthz", 200), within=30)
-        await eventually(partial_status(client, "/readyz", 200), within=30)
+
+        async def fully_ready() -> bool | None:
+            return (await client.get("/readyz")).json()["status"] == "ready" or None
+
+        await eventually(fully_ready, within=30)

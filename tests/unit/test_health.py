@@ -45,3 +45,28 @@ def test_a_failed_or_raising_liveness_check_is_a_503_problem_naming_it() -> None
     assert body["type"] == "/problems/not-alive"
     assert body["checks"] == {"consumer": False, "other": False, "ok": True}
     assert body["detail"] == "not alive: consumer, other"
+
+
+def test_a_degraded_dependency_is_reported_but_keeps_the_pod_ready() -> None:
+    async def up() -> bool:
+        return True
+
+    async def down() -> bool:
+        return False
+
+    app = FastAPI()
+    app.include_router(health_router(lambda: {"database": up}, dict, lambda: {"broker": down}))
+    response = TestClient(app).get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"database": True, "broker": False},
+        "degraded": ["broker"],
+    }
+
+    required_down = FastAPI()
+    required_down.include_router(
+        health_router(lambda: {"database": down}, dict, lambda: {"broker": up})
+    )
+    assert TestClient(required_down).get("/readyz").status_code == 503
