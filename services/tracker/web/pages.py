@@ -89,7 +89,7 @@ async def search(request: Request, q: str = "") -> Response:
                 raise
         for by in (shipments.get_container, shipments.get_wagon):
             try:
-                equipment = await by(query, who.principal, window.reads, None, 20)
+                equipment = await by(query, who.principal, window.reads, cursor=None, limit=20)
             except Problem as problem:
                 if problem.status != 404:
                     raise
@@ -114,7 +114,7 @@ async def shipment_page(shipment_id: str, request: Request) -> Response:
     try:
         shipment = await shipments.get_shipment(shipment_id, request, who.principal, reads)
         timeline = await shipments.get_timeline(
-            shipment_id, request, who.principal, reads, None, 200
+            shipment_id, request, who.principal, reads, cursor=None, limit=200
         )
     except Problem as problem:
         message = (
@@ -156,7 +156,13 @@ async def operator_page(
     window = window_of(request)
     try:
         aside = await refused.list_set_aside(
-            request, who.principal, window.reads, outcome, None, cursor, 50
+            request,
+            who.principal,
+            window.reads,
+            outcome=outcome,
+            carrier=None,  # operators see every carrier's; a carrier its own
+            cursor=cursor,
+            limit=50,
         )
     except Problem as problem:
         return page(request, "error.html", who, problem.status, message=problem.detail)
