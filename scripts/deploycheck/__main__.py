@@ -86,6 +86,7 @@ def checks() -> dict[str, dict[str, Check]]:
         },
         "prometheus": {
             "promtool check config": prometheus.check_config,
+            "amtool check-config (compose's Alertmanager)": prometheus.check_alertmanager,
             "promtool check rules": prometheus.check_rules,
             "promtool test rules": prometheus.test_rules,
             "every alert has a test": prometheus.every_alert_tested,

@@ -16,6 +16,7 @@ from scripts.deploycheck.queries import DASHBOARDS, ROOT, RULES, dashboard_queri
 CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 TESTS = ROOT / "deploy" / "prometheus" / "tests"
 RUNBOOKS = ROOT / "docs" / "runbooks"
+ALERTMANAGER = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 
 
 def _promtool(*args: str) -> list[str]:
@@ -28,6 +29,14 @@ def _promtool(*args: str) -> list[str]:
 
 def check_config() -> list[str]:
     return _promtool("check", "config", str(CONFIG))
+
+
+def check_alertmanager(path: Path = ALERTMANAGER) -> list[str]:
+    """``amtool check-config`` of compose's Alertmanager (routes, receivers, inhibitions)."""
+    result = tools.run([*tools.amtool(), "check-config", str(path)])
+    if result.returncode != 0:
+        return [f"amtool check-config: {(result.stdout + result.stderr).strip()}"]
+    return []
 
 
 def check_rules() -> list[str]:

@@ -1,4 +1,5 @@
-"""Finding the external tools: docker compose, kubectl (or kustomize), promtool, hadolint."""
+"""Finding the external tools: docker compose, kubectl (or kustomize), promtool, amtool,
+hadolint."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def promtool() -> list[str]:
     path = shutil.which("promtool")
     if path is None:
         raise MissingToolError("promtool")
+    return [path]
+
+
+def amtool() -> list[str]:
+    path = shutil.which("amtool")
+    if path is None:
+        raise MissingToolError("amtool")
     return [path]
 
 

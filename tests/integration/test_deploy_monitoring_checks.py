@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploycheck import grafana, monitoring, prometheus
+from scripts.deploycheck import grafana, monitoring, prometheus, tools
 from scripts.deploycheck.k8s import Object
-from scripts.deploycheck.k8s_rules import named
-from tests.integration.test_deploy_checks import changed, rendered
+from scripts.deploycheck.k8s_rules import SERVICES, named
+from tests.integration.test_deploy_checks import changed, rendered, require
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ def test_a_scrape_without_the_rules_labels_is_caught() -> None:
     assert "Deployment/corridor-ingest: its scrape does not set job=corridor and service" in (
         problems
     )
-    assert len(problems) == 3
+    assert len(problems) == len(SERVICES)  # one per service
 
 
 def test_an_alert_without_runbook_or_dashboard_is_caught(tmp_path: Path) -> None:
@@ -104,3 +104,18 @@ def test_a_dashboard_on_a_fixed_datasource_or_all_namespaces_is_caught(tmp_path:
         "services.json: Charges computed: corridor_tariff_charges_total is not filtered by "
         "$namespace",
     ]
+
+
+def test_an_alertmanager_route_to_no_receiver_is_caught(tmp_path: Path) -> None:
+    require(tools.amtool)
+    assert prometheus.check_alertmanager() == []
+    text = prometheus.ALERTMANAGER.read_text()
+    broken = tmp_path / "alertmanager.yml"
+    broken.write_text(
+        text.replace("receiver: local-webhook\n  group_by", "receiver: pager\n  group_by")
+    )
+
+    problems = prometheus.check_alertmanager(broken)
+
+    assert len(problems) == 1
+    assert "pager" in problems[0]
