@@ -13,14 +13,19 @@ from scripts.deploycheck.k8s import Object, name_of
 from scripts.deploycheck.kafka_access import Acl, acls_of, users_match_table
 from scripts.deploycheck.settings import service_environment
 
-SERVICES = ("ingest", "tracker", "tariff")
+SERVICES = ("ingest", "tracker", "tariff", "webhooks")
 CONSUMERS = ("tracker", "tariff")
 # Who reads and who writes what (docs/architecture.md): each KafkaUser gets exactly this.
-READS: dict[str, tuple[str, ...]] = {"tracker": (EVENTS_TOPIC,), "tariff": (EVENTS_TOPIC,)}
+READS: dict[str, tuple[str, ...]] = {
+    "tracker": (EVENTS_TOPIC,),
+    "tariff": (EVENTS_TOPIC,),
+    "webhooks": (SHIPMENTS_TOPIC, EVENTS_TOPIC),
+}
 WRITES: dict[str, tuple[str, ...]] = {
     "ingest": (EVENTS_TOPIC,),
     "tracker": (SHIPMENTS_TOPIC, EVENTS_DLQ_TOPIC),
     "tariff": (CHARGES_TOPIC, EVENTS_DLQ_TOPIC),
+    "webhooks": (EVENTS_DLQ_TOPIC,),
 }
 
 
