@@ -139,6 +139,7 @@ async def shipment_page(shipment_id: str, request: Request) -> Response:
         board=None,
         route=route,
         topology=topology,
+        now=reads.clock(),
     )
 
 
