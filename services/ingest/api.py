@@ -23,10 +23,13 @@ from corridor.parties import Leg
 from corridor.principals import Principal
 from corridor.problems import MAX_ERRORS, PROBLEM_JSON, Problem, field_error
 from services.ingest.domain import ReportedBooking, ReportedEvent, Violation
-from services.ingest.handlers import RATE_LIMITED, REJECTED, Ingest, Invalid, ItemOutcome
+from services.ingest.handlers import Ingest
 from services.ingest.invalid import invalid, item_violations
 from services.ingest.limits import RateLimiter, retry_after
+from services.ingest.metrics import RATE_LIMITED, REJECTED
+from services.ingest.outcomes import Invalid, ItemOutcome, Verdict
 from services.ingest.schemas import BatchEnvelope, BatchIn, EventIn
+from services.ingest.statuses import status_of
 
 EVENT_PATH = "/v1/events"
 BATCH_PATH = "/v1/events/batch"
@@ -96,10 +99,10 @@ class EventsApi:
                 503, detail, errors=_errors(outcome.violations), headers=self.unavailable_headers
             )
         return Problem(
-            outcome.status,
+            status_of(outcome),
             detail,
             slug=outcome.slug,
-            title="Conflict" if outcome.status == 409 else None,
+            title="Conflict" if outcome.verdict is Verdict.REUSED else None,
             errors=_errors(outcome.violations),
             error_count=len(outcome.violations),
         )

@@ -27,8 +27,9 @@ from services.ingest.batching import EventPublisher, TurnBatcher
 from services.ingest.bookings import Shipments, Store
 from services.ingest.db import MIGRATIONS, SqlStore
 from services.ingest.domain import Rules
-from services.ingest.handlers import Ingest, IngestMetrics
+from services.ingest.handlers import Ingest
 from services.ingest.limits import BodySizeLimit, RateLimiter
+from services.ingest.metrics import IngestMetrics
 from services.ingest.openapi import document
 from services.ingest.settings import IngestSettings
 from services.ingest.standards.api import StandardsApi

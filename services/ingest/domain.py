@@ -1,8 +1,8 @@
 """The rules an event must pass before it is published. Pure: no I/O, no framework.
 
 ``check`` returns every violation of one event at once, each naming the field at fault:
-invalid content (422) first; only a valid event is then judged against the carrier's
-rights (403), so a carrier never learns more about its rights than it needs. What needs
+invalid content first; only a valid event is then judged against the carrier's
+rights, so a carrier never learns more about its rights than it needs. What needs
 the shipment's booking (who takes part in it) is judged afterwards, in ``trust.py``.
 """
 
@@ -58,7 +58,7 @@ class Violation:
     field: str
     message: str
     code: str
-    forbidden: bool = False  # a matter of the carrier's rights (403), not of content (422)
+    forbidden: bool = False  # a matter of the carrier's rights, not of content
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,6 @@ class Rules:
     @property
     def principals(self) -> PrincipalRegistry:
         return self.trust.registry
-
-
-def status_of(violations: list[Violation]) -> int:
-    return 422 if any(not v.forbidden for v in violations) else 403
 
 
 def check(event: ReportedEvent, carrier: Principal, rules: Rules, now: datetime) -> list[Violation]:

@@ -2,15 +2,15 @@
 
 For each event, in order: its content and the carrier's rights (``domain.check``), then,
 where ingest knows the shipment's booking, who may write the shipment's story
-(``trust.judge_event``), then its ``event_id`` (``409`` when the carrier used it for other
-content), then the broker. An event is accepted only once the broker has acknowledged it.
+(``trust.judge_event``), then its ``event_id`` (refused as reused when the carrier used it for
+other content), then the broker. An event is accepted only once the broker has acknowledged it.
 When the broker does not acknowledge in time the event is *unavailable*: it may or may not
 be stored, and the carrier retries it with the same ``event_id`` (consumers apply each
 ``carrier/event_id`` once), so nothing is silently lost.
 
 The ledger entry of an event is written **before** it is published, and only once every
 other rule has passed: a refused event is never recorded, so its corrected resubmission is
-not a ``409``; an event whose publication timed out stays recorded, rightly, since it may
+refused as reused; an event whose publication timed out stays recorded, rightly, since it may
 well have reached the broker (its retry, with the same content, is accepted again). Writing
 first also makes the check and the write one statement (``INSERT ... ON CONFLICT DO
 NOTHING``), which closes the race between two replicas given the same ``event_id``.
@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-
-from prometheus_client import CollectorRegistry, Counter
 
 from corridor.auth import Denials
 from corridor.clock import utcnow
@@ -33,115 +30,34 @@ from corridor.principals import Principal, Role
 from services.ingest.batching import EventPublisher
 from services.ingest.bookings import Shipments, StoreUnavailable
 from services.ingest.db import BookingRecord, LedgerEntry
-from services.ingest.domain import ReportedEvent, Rules, Violation, check, status_of
+from services.ingest.domain import ReportedEvent, Rules, Violation, check
+from services.ingest.metrics import ACCEPTED, REJECTED, UNAVAILABLE, IngestMetrics
+from services.ingest.outcomes import (
+    BROKER_UNAVAILABLE,
+    DENIED,
+    REUSED,
+    ROLLED_BACK,
+    STORE_UNAVAILABLE,
+    Invalid,
+    ItemOutcome,
+    Verdict,
+    verdict_of,
+)
 from services.ingest.records import Prepared, ce_id, prepare, prepared_records
-from services.ingest.schemas import EVENT_TYPES
 from services.ingest.trust import KnownBooking, booked, judge_event
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-UNAVAILABLE = "unavailable"
-RATE_LIMITED = "rate_limited"
-EVENT_ID_REUSED = "event_id_reused"
-
-
-class IngestMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.events = Counter(
-            "corridor_ingest_events_total",
-            "Events posted, by carrier, event type and outcome (accepted, rejected, "
-            "unavailable, rate_limited; rate_limited counts requests, whose body is not read).",
-            ["carrier", "event_type", "outcome"],
-            registry=registry,
-        )
-        self._children: dict[tuple[str, str, str], Counter] = {}
-
-    def count(self, carrier: str, event_type: str, outcome: str, amount: int = 1) -> None:
-        key = (carrier, event_type if event_type in EVENT_TYPES else "unknown", outcome)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.events.labels(*key)
-        child.inc(amount)
-
-
-@dataclass(frozen=True, slots=True)
-class Invalid:
-    """An item of a batch that is not even well-formed (schema violations)."""
-
-    event_id: str | None
-    event_type: str
-    violations: list[Violation]
-    error_count: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ItemOutcome:
-    event_id: str | None
-    status: int  # 202 accepted, 403, 409, 422 refused, 503 unavailable
-    violations: list[Violation] = field(default_factory=list)
-    error_count: int = 0
-
-    @property
-    def accepted(self) -> bool:
-        return self.status == 202
-
-    @property
-    def unavailable(self) -> bool:
-        return self.status == 503
-
-    @property
-    def slug(self) -> str | None:
-        """The problem type of a refusal that has its own (``not_a_party``...)."""
-        codes = {v.code for v in self.violations}
-        for special in ("not_a_party", "not_the_booker"):
-            if self.status == 403 and special in codes:
-                return special
-        return "event-id-reused" if self.status == 409 else None
-
-
-def unavailable_violation(what: str) -> Violation:
-    return Violation(
-        "", f"{what} did not answer in time; retry with the same event_id", UNAVAILABLE
-    )
-
-
-BROKER_UNAVAILABLE = unavailable_violation("the broker")
-STORE_UNAVAILABLE = unavailable_violation("the database")
-REUSED = Violation(
-    "event_id", "this event_id was already used for another event of yours", EVENT_ID_REUSED
-)
-# Refusals counted as denials (by role and reason): rights and trust, not mere content.
-DENIED = frozenset(
-    {
-        "may_not_book",
-        "not_operated",
-        "not_a_party",
-        "not_the_booker",
-        "before_booking",
-        "not_destination",
-        "too_old",
-        EVENT_ID_REUSED,
-    }
-)
-
-
-ROLLED_BACK_STATUS = 424  # Failed Dependency: valid, but another item was refused
-ROLLED_BACK = Violation(
-    "", "not captured: another event of the capture was refused (rollback)", "rolled_back"
-)
-
 
 def _roll_back(valid: list[tuple[int, ReportedEvent]], outcomes: list[ItemOutcome | None]) -> None:
-    """Mark every valid item not yet judged otherwise as not published (``424``)."""
+    """Mark every valid item not yet judged otherwise as not published."""
     for index, event in valid:
         if outcomes[index] is None:
-            outcomes[index] = ItemOutcome(event.event_id, ROLLED_BACK_STATUS, [ROLLED_BACK])
+            outcomes[index] = ItemOutcome(event.event_id, Verdict.ROLLED_BACK, [ROLLED_BACK])
 
 
 def refused(item: ReportedEvent | Invalid, violations: list[Violation]) -> ItemOutcome:
-    return ItemOutcome(item.event_id, status_of(violations), violations)
+    return ItemOutcome(item.event_id, verdict_of(violations), violations)
 
 
 class Ingest:
@@ -183,7 +99,9 @@ class Ingest:
         valid: list[tuple[int, ReportedEvent]] = []
         for index, item in enumerate(items):
             if isinstance(item, Invalid):
-                outcomes[index] = ItemOutcome(item.event_id, 422, item.violations, item.error_count)
+                outcomes[index] = ItemOutcome(
+                    item.event_id, Verdict.INVALID, item.violations, item.error_count
+                )
                 continue
             violations = check(item, carrier, self.rules, now)
             if violations:
@@ -196,7 +114,7 @@ class Ingest:
             await self._judge_and_publish(carrier, valid, outcomes, now, all_or_nothing)
         final = [outcome for outcome in outcomes if outcome is not None]
         for item, outcome in zip(items, final, strict=True):
-            if outcome.status != 202 and outcome.status != 503:
+            if not (outcome.accepted or outcome.unavailable):
                 event_type = item.event_type
                 self.metrics.count(carrier.id, event_type, REJECTED)
         return final
@@ -238,7 +156,7 @@ class Ingest:
             if ok:
                 publishable.append((index, prepared))
             else:
-                outcomes[index] = self._refuse(carrier, prepared.event, [REUSED], status=409)
+                outcomes[index] = self._refuse(carrier, prepared.event, [REUSED], Verdict.REUSED)
         if all_or_nothing and len(publishable) < len(judged):
             return _roll_back(valid, outcomes)
         if publishable:
@@ -260,13 +178,15 @@ class Ingest:
             event = item.event
             if result is None:
                 self.metrics.count(carrier.id, event.event_type, ACCEPTED)
-                outcomes[index] = ItemOutcome(event.event_id, 202)
+                outcomes[index] = ItemOutcome(event.event_id, Verdict.ACCEPTED)
                 if event.booking is not None:
                     bookings.append(self._booking_record(carrier, event, now))
             else:
                 failed += 1
                 self.metrics.count(carrier.id, event.event_type, UNAVAILABLE)
-                outcomes[index] = ItemOutcome(event.event_id, 503, [BROKER_UNAVAILABLE])
+                outcomes[index] = ItemOutcome(
+                    event.event_id, Verdict.UNAVAILABLE, [BROKER_UNAVAILABLE]
+                )
         if failed:
             log.warning(
                 "events not acknowledged by the broker",
@@ -298,7 +218,7 @@ class Ingest:
         carrier: Principal,
         event: ReportedEvent,
         violations: list[Violation],
-        status: int | None = None,
+        verdict: Verdict | None = None,
     ) -> ItemOutcome:
         codes = [v.code for v in violations if v.code in DENIED]
         for code in dict.fromkeys(codes):
@@ -309,7 +229,7 @@ class Ingest:
                 shipment_id=event.shipment_id,
                 event_id=event.event_id,
             )
-        return ItemOutcome(event.event_id, status or status_of(violations), violations)
+        return ItemOutcome(event.event_id, verdict or verdict_of(violations), violations)
 
     def _unavailable(
         self,
@@ -323,4 +243,4 @@ class Ingest:
         for index, event in valid:
             if outcomes[index] is None:
                 self.metrics.count(carrier.id, event.event_type, UNAVAILABLE)
-                outcomes[index] = ItemOutcome(event.event_id, 503, [violation])
+                outcomes[index] = ItemOutcome(event.event_id, Verdict.UNAVAILABLE, [violation])

@@ -16,8 +16,8 @@ from services.ingest.domain import (
     Rules,
     Violation,
     check,
-    status_of,
 )
+from services.ingest.outcomes import Verdict, verdict_of
 from tests.unit.test_ingest_support import CONTAINER_NO, NOW, WAGON_NO_8, WAGON_NO_12
 
 TOPOLOGY = load_topology()
@@ -177,21 +177,21 @@ def test_a_carrier_may_not_report_where_it_does_not_operate() -> None:
     event = replace(DEPARTED, location="AZBAK")
     violations = check(event, KTZ, RULES, NOW)
     assert fields(violations) == [("location", "not_operated")]
-    assert status_of(violations) == 403
+    assert verdict_of(violations) is Verdict.FORBIDDEN
 
 
 def test_only_a_carrier_with_the_booking_right_may_book() -> None:
     event = replace(BOOKED, location="KZAKL")
     violations = check(event, KTZ, RULES, NOW)
     assert fields(violations) == [("event_type", "may_not_book")]
-    assert status_of(violations) == 403
+    assert verdict_of(violations) is Verdict.FORBIDDEN
 
 
 def test_invalid_content_is_reported_before_missing_rights() -> None:
     event = replace(DEPARTED, location="AZBAK", container_no="MSCU6639871")
     violations = check(event, KTZ, RULES, NOW)
     assert fields(violations) == [("container_no", "check_digit")]
-    assert status_of(violations) == 422
+    assert verdict_of(violations) is Verdict.INVALID
 
 
 def test_every_content_violation_is_reported_at_once() -> None:

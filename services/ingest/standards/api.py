@@ -29,7 +29,8 @@ from services.ingest.api import (
     send_json,
     send_problem,
 )
-from services.ingest.handlers import REJECTED, ROLLED_BACK_STATUS, ItemOutcome
+from services.ingest.metrics import REJECTED
+from services.ingest.outcomes import ItemOutcome, Verdict
 from services.ingest.schemas import MAX_BATCH_EVENTS
 from services.ingest.standards import dcsa, epcis
 from services.ingest.standards.capture import CaptureJobs, submit
@@ -132,7 +133,9 @@ class StandardsApi:
             await self.events.limiter.charge(carrier.id, len(results) - 1)
             # One EPCIS event: all of its containers' events, or none.
             outcomes = await submit(self.ingest, carrier, results, all_or_nothing=True)
-            failed = [o for o in outcomes if not o.accepted and o.status != ROLLED_BACK_STATUS]
+            failed = [
+                o for o in outcomes if not o.accepted and o.verdict is not Verdict.ROLLED_BACK
+            ]
             if failed:
                 raise self.events.problem_of(failed[0])
         except Problem as problem:

@@ -24,12 +24,14 @@ from corridor.problems import MAX_ERRORS, field_error
 from corridor.topology import Topology
 from services.ingest.api import reported
 from services.ingest.domain import ReportedEvent, Violation
-from services.ingest.handlers import ROLLED_BACK_STATUS, Ingest, Invalid, ItemOutcome
+from services.ingest.handlers import Ingest
 from services.ingest.invalid import item_violations
+from services.ingest.outcomes import Invalid, ItemOutcome, Verdict
 from services.ingest.schemas import EventIn
 from services.ingest.standards import epcis
 from services.ingest.standards.common import Mapped, Unmapped, source_field
 from services.ingest.standards.jobs import ROLLBACK, CaptureJob, CaptureJobStore
+from services.ingest.statuses import status_of
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def renamed(outcome: ItemOutcome, result: Mapped | Unmapped) -> ItemOutcome:
         Violation(source_field(v.field, result.fields), v.message, v.code, v.forbidden)
         for v in outcome.violations
     ]
-    return ItemOutcome(outcome.event_id, outcome.status, violations, outcome.error_count)
+    return ItemOutcome(outcome.event_id, outcome.verdict, violations, outcome.error_count)
 
 
 async def submit(
@@ -99,7 +101,7 @@ def error_entry(index: int, outcome: ItemOutcome) -> dict[str, Any]:
     return {
         "eventIndex": index,
         "eventID": outcome.event_id,
-        "status": outcome.status,
+        "status": status_of(outcome),
         "errors": [
             field_error(v.field, v.message, v.code) for v in outcome.violations[:MAX_ERRORS]
         ],
@@ -219,7 +221,9 @@ class CaptureJobs:
         origins, results = flatten([epcis.map_event(raw, self.topology) for raw in job.events])
         if owner is None or not owner.may_post:  # removed from the registry meanwhile
             gone = Violation("", f"principal {job.owner} no longer posts events", "may_not_post")
-            return 0, [error_entry(i, ItemOutcome(None, 403, [gone])) for i in set(origins)]
+            return 0, [
+                error_entry(i, ItemOutcome(None, Verdict.FORBIDDEN, [gone])) for i in set(origins)
+            ]
         all_or_nothing = job.behaviour == ROLLBACK
         outcomes = await submit(self.ingest, owner, results, all_or_nothing=all_or_nothing)
         for pause in self.pauses:
@@ -234,7 +238,7 @@ class CaptureJobs:
             error_entry(origins[k], outcome)
             for k, outcome in enumerate(outcomes)
             # A rolled-back event is not listed: the events at fault are.
-            if not outcome.accepted and outcome.status != ROLLED_BACK_STATUS
+            if not outcome.accepted and outcome.verdict is not Verdict.ROLLED_BACK
         ]
         failed = {origins[k] for k, outcome in enumerate(outcomes) if not outcome.accepted}
         return len(job.events) - len(failed), errors
