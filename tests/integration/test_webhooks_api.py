@@ -169,6 +169,10 @@ async def test_after_a_rotation_deliveries_are_signed_with_both_secrets_until_th
     await publisher.start()
     try:
         async with Receiver() as receiver, running(settings) as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["checks"]["database"] is True
+            assert (await client.get("/healthz")).status_code == 200
             sub = await subscribe(client, "mcm", receiver.url, shipment_ids=[shipment])
             response = await client.post(
                 f"/v1/subscriptions/{sub}/secret",
