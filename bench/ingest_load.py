@@ -73,11 +73,7 @@ async def run_load(
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                writer.write(next(cursor))
-                status = await _read_response(reader)
-                latencies.append(time.perf_counter() - started)
-                if not 200 <= status < 300:
-                    counts["non_2xx"] += 1
+                await _exchange(reader, writer, next(cursor), started, latencies, counts)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             counts["errors"] += 1
         finally:
@@ -87,6 +83,22 @@ async def run_load(
     await asyncio.gather(*(connection() for _ in range(connections)))
     elapsed = time.perf_counter() - started
     return LoadResult(len(latencies), elapsed, counts["non_2xx"], counts["errors"], latencies)
+
+
+async def _exchange(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    request: bytes,
+    since: float,
+    latencies: list[float],
+    counts: dict[str, int],
+) -> None:
+    """Send one request and read its response; its latency runs from ``since``."""
+    writer.write(request)
+    status = await _read_response(reader)
+    latencies.append(time.perf_counter() - since)
+    if not 200 <= status < 300:
+        counts["non_2xx"] += 1
 
 
 async def run_at_rate(
@@ -110,11 +122,7 @@ async def run_at_rate(
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                writer.write(next(cursor))
-                status = await _read_response(reader)
-                latencies.append(time.perf_counter() - due)
-                if not 200 <= status < 300:
-                    counts["non_2xx"] += 1
+                await _exchange(reader, writer, next(cursor), due, latencies, counts)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             counts["errors"] += 1
         finally:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -36,8 +35,7 @@ from typing import Any, cast
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import tracker
 from bench.latency_proxy import LatencyProxy
@@ -69,20 +67,8 @@ class Acknowledging:
 @asynccontextmanager
 async def database() -> AsyncIterator[AsyncEngine]:
     """A fresh PostgreSQL database with the tariff's schema, dropped afterwards."""
-    name = "corridor_bench_tariff_" + uuid.uuid4().hex[:10]
-    admin = create_async_engine(tracker.ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(tracker.ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = db.make_engine(url)
-    try:
-        await db.migrate(engine, MIGRATIONS)
+    async with tracker.scratch_database("corridor_bench_tariff_", MIGRATIONS) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def reset(engine: AsyncEngine) -> None:

@@ -104,24 +104,31 @@ def records(posts: Sequence[Post]) -> list[ConsumerRecord]:
 
 
 @asynccontextmanager
-async def database() -> AsyncIterator[AsyncEngine]:
-    """A fresh PostgreSQL database with the tracker's schema, dropped afterwards."""
-    name = "corridor_bench_" + uuid.uuid4().hex[:10]
+async def scratch_database(prefix: str, migrations: str) -> AsyncIterator[AsyncEngine]:
+    """A fresh PostgreSQL database migrated with ``migrations``, dropped afterwards."""
+    name = prefix + uuid.uuid4().hex[:10]
     admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = db.make_engine(url)
     try:
-        await db.migrate(engine, MIGRATIONS)
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE raw_events (LIKE events INCLUDING ALL)"))
+        await db.migrate(engine, migrations)
         yield engine
     finally:
         await engine.dispose()
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@asynccontextmanager
+async def database() -> AsyncIterator[AsyncEngine]:
+    """The tracker's schema, and a copy of its ``events`` table for the raw baselines."""
+    async with scratch_database("corridor_bench_", MIGRATIONS) as engine:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE raw_events (LIKE events INCLUDING ALL)"))
+        yield engine
 
 
 class Base(DeclarativeBase):
