@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.tracker.domain.events import RANK, Classifier, Event, EventType, OrderKey
+from services.tracker.domain.events import (
+    Classifier,
+    Event,
+    EventType,
+    OrderKey,
+    timeline_order,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,4 +51,4 @@ class SetAside:
 
     @property
     def order(self) -> OrderKey:
-        return (self.occurred_at, RANK[self.event_type], self.carrier, self.event_id)
+        return timeline_order(self)

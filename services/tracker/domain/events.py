@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from corridor import movements
 from corridor.contract.event import BookingData
@@ -75,7 +75,7 @@ class Event(NamedTuple):
 
     @property
     def order(self) -> OrderKey:
-        return (self.occurred_at, RANK[self.event_type], self.carrier, self.event_id)
+        return timeline_order(self)
 
     def route_order(self, positions: Mapping[str, int]) -> RouteOrder:
         """Where the event sorts in the fold, given the route's node positions."""
@@ -87,6 +87,23 @@ class Event(NamedTuple):
             self.carrier,
             self.event_id,
         )
+
+
+class Identified(Protocol):
+    @property
+    def carrier(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_type(self) -> EventType: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+def timeline_order(event: Identified) -> OrderKey:
+    """Where an event (applied or set aside) sorts on the timeline: time, then the type's
+    rank at one instant, then who reported it."""
+    return (event.occurred_at, RANK[event.event_type], event.carrier, event.event_id)
 
 
 class LastEvent(NamedTuple):
