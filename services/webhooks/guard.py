@@ -4,7 +4,9 @@ or names the networks allowed. The host is resolved, and every address it resolv
 pass: a name that also resolves to a private address is refused.
 
 Checked when a subscription is made and again before every delivery (a name's addresses
-can change). Redirects are never followed.
+can change), and a delivery then connects to an address that was checked (``pinned``): the
+name is not resolved a second time, so its records cannot change in between (DNS
+rebinding). Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -75,8 +78,9 @@ def url_refusal(url: str, policy: AddressPolicy) -> tuple[str, int] | str:
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-async def check_callback(url: str, policy: AddressPolicy) -> None:
-    """Raises ``CallbackRefused`` unless ``url`` may be called now."""
+async def check_callback(url: str, policy: AddressPolicy) -> list[IPAddress]:
+    """The addresses ``url``'s host resolves to (the resolver's order), every one allowed;
+    ``CallbackRefused`` unless ``url`` may be called now."""
     where = url_refusal(url, policy)
     if isinstance(where, str):
         raise CallbackRefused(where)
@@ -86,7 +90,7 @@ async def check_callback(url: str, policy: AddressPolicy) -> None:
     except ValueError:
         literal = None
     if literal is not None:
-        addresses: set[IPAddress] = {literal}
+        addresses: list[IPAddress] = [literal]
     else:
         loop = asyncio.get_running_loop()
         try:
@@ -94,8 +98,24 @@ async def check_callback(url: str, policy: AddressPolicy) -> None:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, TimeoutError) as exc:
             raise CallbackRefused(f"the host {host!r} does not resolve") from exc
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    for address in sorted(addresses, key=str):
+        found = (ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
+        addresses = list(dict.fromkeys(found))
+    for address in addresses:
         reason = address_refusal(address, policy)
         if reason is not None:
             raise CallbackRefused(f"{host} resolves to {reason}" if literal is None else reason)
+    return addresses
+
+
+def pinned(url: str, address: IPAddress) -> tuple[str, str, dict[str, Any]]:
+    """``url`` sent to ``address``: the URL with the address as its host, the ``Host``
+    header, and the request extensions (TLS: the server name to present and verify the
+    certificate against, the URL's host). Pure."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if address.version == 6 else str(address)
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    target = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    extensions: dict[str, Any] = {}
+    if parts.scheme == "https" and parts.hostname:
+        extensions["sni_hostname"] = parts.hostname
+    return target, parts.netloc, extensions

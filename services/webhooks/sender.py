@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.webhooks import store
 from services.webhooks.db import DeliveryRow, SubscriptionRow
 from services.webhooks.domain import RetryPolicy, secrets_in_force, signature_header
-from services.webhooks.guard import AddressPolicy, CallbackRefused, check_callback
+from services.webhooks.guard import AddressPolicy, CallbackRefused, check_callback, pinned
 from services.webhooks.metrics import WebhooksMetrics
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class Sender:
     ) -> tuple[str | None, str]:
         """``(None, "")`` on a 2xx, else the error and the failure reason label."""
         try:
-            await check_callback(subscription.callback_url, self.policy)
+            addresses = await check_callback(subscription.callback_url, self.policy)
         except CallbackRefused as exc:
             return f"callback refused: {exc}", "refused_address"
         now = self.clock()
@@ -188,17 +188,24 @@ class Sender:
             TIMESTAMP_HEADER: now.isoformat().replace("+00:00", "Z"),
             SIGNATURE_HEADER: signature_header(secrets, body),
         }
-        try:
-            response = await self.client.post(
-                subscription.callback_url, content=body, headers=headers
-            )
-        except httpx.TimeoutException as exc:
-            return f"timeout: {type(exc).__name__}", "timeout"
-        except httpx.HTTPError as exc:
-            return f"connection: {type(exc).__name__}: {exc}", "connection"
-        if 200 <= response.status_code < 300:
-            return None, ""
-        return f"HTTP {response.status_code}", "http_status"
+        error = "no address"
+        for address in addresses:  # the next one only when this one cannot be reached
+            url, host, extensions = pinned(subscription.callback_url, address)
+            try:
+                response = await self.client.post(
+                    url, content=body, headers={**headers, "Host": host}, extensions=extensions
+                )
+            except httpx.ConnectError as exc:
+                error = f"connection: {type(exc).__name__}: {exc}"
+                continue
+            except httpx.TimeoutException as exc:
+                return f"timeout: {type(exc).__name__}", "timeout"
+            except httpx.HTTPError as exc:
+                return f"connection: {type(exc).__name__}: {exc}", "connection"
+            if 200 <= response.status_code < 300:
+                return None, ""
+            return f"HTTP {response.status_code}", "http_status"
+        return error, "connection"
 
 
 async def _first(work: asyncio.Future[Any], stop: asyncio.Event) -> bool:

@@ -189,7 +189,7 @@ async def test_a_delivery_given_up_after_its_last_attempt_lets_the_next_state_go
     settings = webhooks_settings(database_url, kafka_settings, max_attempts=2)
     shipment = unique("SHP-G")
     async with Receiver() as receiver, running(settings) as client:
-        await subscribe(client, "mcm", receiver.url, shipment_ids=[shipment])
+        await subscribe(client, "mcm", receiver.named_url, shipment_ids=[shipment])
         receiver.fail(2)  # both attempts of version 1 fail
         # A record on the state topic that is no ShipmentState: dead-lettered with why.
         await publisher.publish(OutgoingRecord(settings.shipments_topic, shipment, b"\xff\x00", []))
@@ -201,6 +201,8 @@ async def test_a_delivery_given_up_after_its_last_attempt_lets_the_next_state_go
             (1, 500),
             (2, 200),
         ]
+        # Sent to the address checked, under the callback's own name.
+        assert {r.headers["host"] for r in receiver.requests} == {f"localhost:{receiver.port}"}
         metrics = (await client.get("/metrics")).text
         assert 'corridor_webhooks_delivery_attempts_total{outcome="given_up"} 1.0' in metrics
         letters = await read_records(

@@ -40,6 +40,11 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/corridor"
 
+    @property
+    def named_url(self) -> str:
+        """The same receiver by name (``localhost``: resolved, checked, then pinned)."""
+        return f"http://localhost:{self.port}/hooks/corridor"
+
     def fail(self, n: int) -> None:
         self.failures_left = n
 

@@ -25,6 +25,7 @@ from services.webhooks.guard import (
     CallbackRefused,
     address_refusal,
     check_callback,
+    pinned,
     url_refusal,
 )
 
@@ -149,8 +150,24 @@ def test_url_forms_refused() -> None:
 async def test_a_host_is_resolved_and_every_address_checked() -> None:
     with pytest.raises(CallbackRefused, match=r"localhost resolves to .*loopback"):
         await check_callback("https://localhost/hook", PRODUCTION)
-    await check_callback("http://localhost:9/hook", LOCAL)
+    assert ipaddress.ip_address("127.0.0.1") in await check_callback(
+        "http://localhost:9/hook", LOCAL
+    )
     with pytest.raises(CallbackRefused, match="link-local"):
         await check_callback("http://169.254.169.254/latest/meta-data", LOCAL)
     with pytest.raises(CallbackRefused, match="does not resolve"):
         await check_callback("https://no-such-host.invalid/hook", PRODUCTION)
+
+
+def test_a_delivery_goes_to_the_address_that_was_checked() -> None:
+    v4, v6 = ipaddress.ip_address("203.0.113.7"), ipaddress.ip_address("2001:db8::7")
+    assert pinned("https://hooks.partner.example/corridor?x=1", v4) == (
+        "https://203.0.113.7/corridor?x=1",
+        "hooks.partner.example",
+        {"sni_hostname": "hooks.partner.example"},  # the certificate is checked for the name
+    )
+    assert pinned("http://hooks.partner.example:8080/h", v6) == (
+        "http://[2001:db8::7]:8080/h",
+        "hooks.partner.example:8080",
+        {},
+    )
