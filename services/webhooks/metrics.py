@@ -12,7 +12,8 @@ class WebhooksMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.enqueued = Counter(
             "corridor_webhooks_deliveries_enqueued_total",
-            "Deliveries written to the outbox (one per matching subscription and state).",
+            "Deliveries written to the outbox (one per matching subscription and state; a "
+            "state consumed again counts again, although it writes nothing new).",
             registry=registry,
         )
         self.attempts = Counter(
