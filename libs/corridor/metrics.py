@@ -6,6 +6,7 @@ import time
 import uuid
 
 from fastapi import APIRouter, Response
+from opentelemetry import trace
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,11 +15,14 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from corridor import tracing
 from corridor.logging import correlation_id
 from corridor.saturation import SATURATION
 
@@ -39,8 +43,13 @@ def metrics_router(registry: CollectorRegistry) -> APIRouter:
     router = APIRouter()
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         await SATURATION.measure_loop_lag()
+        # OpenMetrics when asked for (Prometheus does, with exemplar storage on): the only
+        # format that carries the exemplars (trace ids) of the latency histograms.
+        if "application/openmetrics-text" in request.headers.get("accept", ""):
+            body = await run_in_threadpool(openmetrics.generate_latest, registry)
+            return Response(body, media_type=openmetrics.CONTENT_TYPE_LATEST)
         body = await run_in_threadpool(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -76,6 +85,17 @@ class HttpMetrics:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
+            if not tracing.enabled():
+                await observed(scope, receive, send)
+                return
+            with tracing.tracer().start_as_current_span(
+                f"{scope['method']}",
+                context=tracing.from_http(scope.get("headers", ())),
+                kind=tracing.SERVER,
+            ):
+                await observed(scope, receive, send)
+
+        async def observed(scope: Scope, receive: Receive, send: Send) -> None:
             started = time.perf_counter()
             request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
             token = correlation_id.set(request_id)
@@ -98,10 +118,27 @@ class HttpMetrics:
                 route = getattr(scope.get("route"), "path", "unmatched")
                 if route != "/metrics":
                     labels = (scope["method"], route, str(status))
-                    self.duration.labels(*labels).observe(time.perf_counter() - started)
+                    exemplar = _traced(scope["method"], route, status)
+                    self.duration.labels(*labels).observe(time.perf_counter() - started, exemplar)
                     self.requests.labels(*labels).inc()
 
         return wrapped
+
+
+def _traced(method: str, route: str, status: int) -> dict[str, str] | None:
+    """Name the request's span after its route, and the exemplar of its sample (its trace
+    id), when it is traced."""
+    if not tracing.enabled():
+        return None
+    span = trace.get_current_span()
+    span.update_name(f"{method} {route}")
+    span.set_attributes(
+        {"http.request.method": method, "http.route": route, "http.response.status_code": status}
+    )
+    if status >= 500:
+        span.set_status(trace.StatusCode.ERROR)
+    trace_id = tracing.trace_id()
+    return {"trace_id": trace_id} if trace_id else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from corridor import tracing
 from corridor.health import LivenessCheck, ReadinessCheck, health_router
 from corridor.metrics import HttpMetrics, metrics_router
 from corridor.problems import install_problem_handlers
@@ -67,7 +68,7 @@ def budgeted_server(config: uvicorn.Config, watchdog: StopWatchdog) -> uvicorn.S
 
 def serve(service: str, factory: str, host: str, port: int, log_level: str) -> None:
     """Run one service under uvicorn (uvloop, httptools), logging JSON, stopping within
-    its budget (corridor.shutdown)."""
+    its budget (corridor.shutdown), traced when TRACING_ENABLED (corridor.tracing)."""
     import uvicorn
 
     from corridor.logging import configure_logging
@@ -85,4 +86,8 @@ def serve(service: str, factory: str, host: str, port: int, log_level: str) -> N
         timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
     budget = stop_budget_seconds(KafkaSettings())
-    budgeted_server(config, StopWatchdog(budget)).run()
+    tracing.configure(service, tracing.TracingSettings())
+    try:
+        budgeted_server(config, StopWatchdog(budget)).run()
+    finally:
+        tracing.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ def compose_structure() -> list[str]:
         problems.append("redis: missing (the services' shared rate-limit store)")
 
     for name, service in services.items():
-        if "healthcheck" not in service and "demo" not in service.get("profiles", []):
+        # Optional services (a profile: the demo, tracing) start only on request.
+        if "healthcheck" not in service and not service.get("profiles"):
             problems.append(f"{name}: no healthcheck")
         for port in service.get("ports", []):
             if not str(port).startswith("127.0.0.1:"):
@@ -82,7 +84,8 @@ def _service(name: str, port: int, service: dict[str, Any] | None) -> list[str]:
     if not built_here or build.get("args", {}).get("SERVICE") != name or "target" in build:
         problems.append(f"{name}: not built from the root Dockerfile with SERVICE={name}")
     env = service.get("environment", {})
-    problems += service_environment(name, {k: str(v) for k, v in env.items()}, name)[0]
+    values = {k: _defaulted(str(v)) for k, v in env.items()}
+    problems += service_environment(name, values, name)[0]
     if env.get(f"{name.upper()}_HOST") != "0.0.0.0":
         problems.append(f"{name}: {name.upper()}_HOST must be 0.0.0.0 in a container")
     if str(env.get(f"{name.upper()}_PORT")) != str(port):
@@ -119,3 +122,9 @@ def _trust(name: str, env: dict[str, Any], volumes: list[Any]) -> list[str]:
     if env.get(f"{prefix}_RATE_LIMIT_STORAGE") != RATE_LIMIT_STORAGE:
         problems.append(f"{name}: {prefix}_RATE_LIMIT_STORAGE is not {RATE_LIMIT_STORAGE}")
     return problems
+
+
+def _defaulted(value: str) -> str:
+    """A value with compose's ``${VAR:-default}`` replaced by its default (the value the
+    services get unless the environment says otherwise)."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", lambda m: m.group(1), value)

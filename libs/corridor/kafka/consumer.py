@@ -31,6 +31,7 @@ from functools import partial
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from corridor import tracing
 from corridor.kafka.backoff import Backoff
 from corridor.kafka.client import STAGES, ClientError, Consumer, make_consumer
 from corridor.kafka.deadletters import DeadLetter, dead_letter_record
@@ -143,7 +144,7 @@ class ConsumerLoop:
         stop: asyncio.Event,
     ) -> None:
         try:
-            letters = await self.handle(records)
+            letters = await self._handled(records)
             await self._dead_letter(letters)
         except Exception:
             self.metrics.batch_failures.inc()
@@ -170,6 +171,24 @@ class ConsumerLoop:
             self.metrics.consumed.labels(records[0].topic, "dead_lettered").inc(dead)
         self.batches += 1
         self._settled()
+
+    async def _handled(self, records: list[ConsumerRecord]) -> list[DeadLetter]:
+        """The handler on a batch; when the process traces, in a CONSUMER span linked to the
+        span that published each record (its ``traceparent`` header)."""
+        if not tracing.enabled():
+            return await self.handle(records)
+        links = [link for r in records if (link := tracing.link_to(r.headers or ()))]
+        with tracing.tracer().start_as_current_span(
+            f"{records[0].topic} process", kind=tracing.CONSUMER, links=links
+        ) as span:
+            span.set_attributes(
+                {
+                    "messaging.system": "kafka",
+                    "messaging.consumer.group.name": self.group_id,
+                    "messaging.batch.message_count": len(records),
+                }
+            )
+            return await self.handle(records)
 
     async def _dead_letter(self, letters: list[DeadLetter]) -> None:
         if not letters:

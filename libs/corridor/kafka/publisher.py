@@ -11,6 +11,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from corridor import tracing
 from corridor.kafka.cloudevents import OutgoingRecord
 from corridor.kafka.metrics import KafkaMetrics
 from corridor.kafka.topics import client_options
@@ -82,8 +83,24 @@ class Publisher:
         """Publish records together; one result per record, ``None`` meaning acknowledged.
 
         All sends share one deadline, so a stalled broker costs the caller at most
-        ``publish_timeout_seconds`` whatever the number of records.
+        ``publish_timeout_seconds`` whatever the number of records. When the process traces
+        (corridor.tracing), the sends are one PRODUCER span whose context every record
+        carries in its ``traceparent`` header.
         """
+        if not tracing.enabled() or not records:
+            return await self._publish_many(records, [])
+        with tracing.tracer().start_as_current_span(
+            f"{records[0].topic} publish", kind=tracing.PRODUCER
+        ) as span:
+            span.set_attributes(
+                {"messaging.system": "kafka", "messaging.batch.message_count": len(records)}
+            )
+            return await self._publish_many(records, tracing.record_headers())
+
+    async def _publish_many(
+        self, records: Sequence[OutgoingRecord], trace_headers: list[tuple[str, bytes]]
+    ) -> list[PublishTimeoutError | PublishError | None]:
+        carried = {name for name, _ in trace_headers}
         started = time.perf_counter()
         deadline = self.settings.publish_timeout_seconds
         futures: list[asyncio.Future[Any] | BaseException] = []
@@ -96,7 +113,10 @@ class Publisher:
                                 record.topic,
                                 record.value,
                                 key=record.key.encode(),
-                                headers=list(record.headers),
+                                headers=[
+                                    *(h for h in record.headers if h[0] not in carried),
+                                    *trace_headers,
+                                ],
                             )
                         )
                     except KafkaError as exc:
@@ -135,5 +155,7 @@ class Publisher:
         if self.metrics is not None and records:
             elapsed = time.perf_counter() - started
             ok = "ok" if all(r is None for r in results) else "failed"
-            self.metrics.publish_seconds.labels(records[0].topic, ok).observe(elapsed)
+            trace_id = tracing.trace_id()
+            exemplar = {"trace_id": trace_id} if trace_id else None
+            self.metrics.publish_seconds.labels(records[0].topic, ok).observe(elapsed, exemplar)
         return results
