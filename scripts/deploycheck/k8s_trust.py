@@ -19,6 +19,10 @@ NAME = "app.kubernetes.io/name"
 # front of the APIs, and Prometheus.
 INGRESS_NAMESPACE = "ingress-nginx"
 MONITORING_NAMESPACE = "monitoring"
+# Pods the Strimzi operator makes, selected by its `strimzi.io/name`, that only Prometheus
+# may reach (the Kafka Exporter's metrics: broker-side lag).
+STRIMZI_NAME = "strimzi.io/name"
+SCRAPED_ONLY = {"corridor-kafka-exporter"}
 
 
 def trust(objects: tuple[Object, ...], production: bool) -> list[str]:
@@ -205,6 +209,8 @@ def _peers_expected(policy: Object) -> list[str]:
     """The APIs: the ingress controller and Prometheus; any other pod: the services."""
     where = name_of(policy)
     selector = policy["spec"].get("podSelector", {}).get("matchLabels", {})
+    if selector.get(STRIMZI_NAME) in SCRAPED_ONLY and NAME not in selector:
+        return _scraped_only(policy)
     target = selector.get(NAME)
     if target is None:
         return [] if _is_default_deny(policy) else [f"{where}: selects pods by {NAME} only"]
@@ -226,6 +232,18 @@ def _peers_expected(policy: Object) -> list[str]:
             if namespace not in seen:
                 problems.append(f"{where}: {namespace} cannot reach {target}")
     return problems
+
+
+def _scraped_only(policy: Object) -> list[str]:
+    """A metrics-only pod: Prometheus's namespace and nothing else."""
+    where = name_of(policy)
+    peers = [peer for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", [])]
+    rules = policy["spec"].get("ingress", [])
+    if not rules or any(not rule.get("from") for rule in rules):
+        return [f"{where}: a rule without `from` lets everyone in"]
+    if any(_namespace(peer) != MONITORING_NAMESPACE or len(peer) != 1 for peer in peers):
+        return [f"{where}: only Prometheus ({MONITORING_NAMESPACE}) may reach it"]
+    return []
 
 
 def _kafka_peers(objects: tuple[Object, ...]) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploycheck import grafana, monitoring, prometheus, tools
+from scripts.deploycheck import grafana, k8s_trust, monitoring, prometheus, tools
 from scripts.deploycheck.k8s import Object
 from scripts.deploycheck.k8s_rules import SERVICES, named
 from tests.integration.test_deploy_checks import changed, rendered, require
@@ -119,3 +119,17 @@ def test_an_alertmanager_route_to_no_receiver_is_caught(tmp_path: Path) -> None:
 
     assert len(problems) == 1
     assert "pager" in problems[0]
+
+
+def test_the_kafka_exporter_is_reachable_by_prometheus_only() -> None:
+    objects = rendered("prod")
+    assert k8s_trust.network_policies(objects, True) == []
+
+    def opened(policy: Object) -> None:
+        policy["spec"]["ingress"][0]["from"].append({"podSelector": {}})
+
+    wider = changed(objects, "NetworkPolicy", "corridor-kafka-exporter", opened)
+
+    assert k8s_trust.network_policies(wider, True) == [
+        "NetworkPolicy/corridor-kafka-exporter: only Prometheus (monitoring) may reach it"
+    ]
