@@ -38,3 +38,14 @@ def test_a_stale_pin_a_missing_hash_and_a_dev_package_are_caught(
         "requirements.image.lock pins pytest, not a runtime requirement",
         "requirements.image.lock: no hash for pyyaml==" + hashlock.pins()["pyyaml"],
     ]
+
+
+def test_the_pinned_build_backend_must_satisfy_the_build_system(tmp_path: Path) -> None:
+    assert hashlock.build_backend_problems() == []
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[build-system]\nrequires = ["setuptools>=90", "wheel"]\n')
+
+    assert hashlock.build_backend_problems(pyproject) == [
+        f"build requirement 'setuptools>=90' is not met by {hashlock.BUILD_REQUIREMENTS['setuptools']}",
+        "build requirement 'wheel' is not met by no pin",
+    ]
