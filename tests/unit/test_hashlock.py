@@ -45,7 +45,8 @@ def test_the_pinned_build_backend_must_satisfy_the_build_system(tmp_path: Path) 
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[build-system]\nrequires = ["setuptools>=90", "wheel"]\n')
 
+    pinned = hashlock.BUILD_REQUIREMENTS["setuptools"]
     assert hashlock.build_backend_problems(pyproject) == [
-        f"build requirement 'setuptools>=90' is not met by {hashlock.BUILD_REQUIREMENTS['setuptools']}",
+        f"build requirement 'setuptools>=90' is not met by {pinned}",
         "build requirement 'wheel' is not met by no pin",
     ]
