@@ -48,6 +48,8 @@ def tracker_process(env: dict[str, str], log: Path) -> ManagedProcess:
 
 
 async def ready(port: int, within: float = 60) -> None:
+    """Ready with every check passing, the consumer's included (``/readyz`` answers 200
+    while the consumer is still joining, with ``status: degraded``)."""
     async with httpx.AsyncClient(timeout=2) as client:
 
         async def probe() -> bool | None:
@@ -55,7 +57,7 @@ async def ready(port: int, within: float = 60) -> None:
                 response = await client.get(f"http://127.0.0.1:{port}/readyz")
             except httpx.HTTPError:
                 return None
-            return response.status_code == 200 or None
+            return (response.status_code == 200 and response.json()["status"] == "ready") or None
 
         await eventually(probe, within=within, interval=0.2)
 
