@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -46,17 +47,30 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
 
 
 def wait_for_http(url: str, timeout: float) -> None:
+    """Wait until ``url`` answers 200; for a service's ``/readyz``, until every check passes
+    (``"status": "ready"``): a service also answers 200 while degraded, e.g. while its
+    consumer joins its group (corridor.health), and a local run or a test wants it whole."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
+                if response.status == 200 and fully_ready(response.read()):
                     return
+                last = "degraded"
         except (urllib.error.URLError, OSError) as exc:
             last = str(exc)
         time.sleep(0.2)
     raise TimeoutError(f"{url} not ready after {timeout}s ({last})")
+
+
+def fully_ready(body: bytes) -> bool:
+    """A 200's body: not a readiness answer, or one whose checks all pass."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return True
+    return not isinstance(answer, dict) or answer.get("status", "ready") == "ready"
 
 
 class ManagedProcess:

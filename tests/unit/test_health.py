@@ -3,9 +3,13 @@ its dependencies. Either is a problem+json 503 naming what failed."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from corridor.devstack import fully_ready, wait_for_http
 from corridor.health import LivenessCheck, ReadinessCheck, health_router
 
 
@@ -70,3 +74,32 @@ def test_a_degraded_dependency_is_reported_but_keeps_the_pod_ready() -> None:
         health_router(lambda: {"database": down}, dict, lambda: {"broker": up})
     )
     assert TestClient(required_down).get("/readyz").status_code == 503
+
+
+def test_local_tools_wait_for_every_check_not_only_for_a_200() -> None:
+    """``corridor run``, the tests and the benches wait with ``wait_for_http``: a degraded
+    200 (a consumer still joining) is not yet ready for them."""
+    answers = iter([b'{"status": "degraded", "degraded": ["consumer"]}'] * 2)
+
+    class Readyz(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = next(answers, b'{"status": "ready"}')
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        wait_for_http(f"http://127.0.0.1:{server.server_port}/readyz", timeout=10)
+        assert next(answers, None) is None  # both degraded answers were read first
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fully_ready(b"metrics text, not JSON")
+    assert not fully_ready(b'{"status": "degraded"}')
