@@ -16,7 +16,7 @@ import yaml
 from corridor.principals import RegistryError, key_hash
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
-from tests.unit.test_ingest_api import assert_problem
+from tests.unit.ingest_api_checks import assert_problem
 from tests.unit.test_ingest_support import (
     NOW,
     WAGON_NO_8,

@@ -1,5 +1,10 @@
-"""The HTTP API of ingest against the app, with a fake publisher: every answer a carrier
-can get, and what is published."""
+"""The HTTP API of ingest against the app, with a fake publisher: what is accepted and
+published, the refusals before validation (401, 403, 413, 415), metrics, docs and the rest
+of the service.
+
+Each validation failure (422): test_ingest_api_validation. Rate limits, an unacknowledging
+broker (429, 503) and batches: test_ingest_api_batches.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from corridor.kafka import OutgoingRecord, PublishError
 from corridor.v1 import common_pb2, events_pb2
 from services.ingest.records import timestamp
+from tests.unit.ingest_api_checks import KTZ, assert_problem, ce_ids, events_total
 from tests.unit.test_ingest_support import (
     NOW,
     WAGON_NO_8,
@@ -21,36 +25,7 @@ from tests.unit.test_ingest_support import (
     booking_body,
     event_body,
     make_client,
-    timeout_error,
 )
-
-KTZ = bearer("ktz")
-
-
-def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert problem["type"].startswith("/problems/")
-    if fields:
-        assert [e["field"] for e in problem["errors"]] == list(fields), problem
-    return problem
-
-
-def ce_ids(records: list[OutgoingRecord]) -> list[str]:
-    return [dict(record.headers)["ce_id"].decode() for record in records]
-
-
-def events_total(client: Any) -> dict[tuple[str, str, str], float]:
-    text = client.get("/metrics").text
-    return {
-        (s.labels["carrier"], s.labels["event_type"], s.labels["outcome"]): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "corridor_ingest_events_total"
-    }
-
 
 # Accepted events and what is published
 
@@ -192,223 +167,6 @@ def test_json_with_a_charset_is_accepted() -> None:
     headers = {**KTZ, "content-type": "application/json; charset=utf-8"}
     content = json.dumps(event_body()).encode()
     assert make_client().post("/v1/events", content=content, headers=headers).status_code == 202
-
-
-# 422: each validation failure names its field
-
-
-INVALID_EVENTS = [
-    pytest.param({"container_no": "MSCU6639871"}, "container_no", id="container-check-digit"),
-    pytest.param(
-        {"container_no": None, "wagon_no": "51800201"}, "wagon_no", id="wagon-check-digit"
-    ),
-    pytest.param({"container_no": None}, "container_no", id="no-equipment"),
-    pytest.param({"wagon_no": WAGON_NO_8}, "container_no", id="both-equipments"),
-    pytest.param({"location": "DEHAM"}, "location", id="unknown-node"),
-    pytest.param(
-        {"occurred_at": (NOW + timedelta(days=2)).isoformat()}, "occurred_at", id="future"
-    ),
-    pytest.param({"occurred_at": "2026-11-02T10:00:00"}, "occurred_at", id="no-offset"),
-    pytest.param({"occurred_at": "yesterday"}, "occurred_at", id="not-a-time"),
-    pytest.param({"occurred_at": 1793620800}, "occurred_at", id="epoch-number"),
-    pytest.param({"event_type": "BOOKED"}, "booking", id="booking-missing"),
-    pytest.param({"event_type": "EXCEPTION"}, "reason", id="reason-missing"),
-    pytest.param({"event_type": "LOST"}, "event_type", id="unknown-type"),
-    pytest.param({"classifier": "GUESS"}, "classifier", id="unknown-classifier"),
-    pytest.param({"mode": "AIR"}, "mode", id="unknown-mode"),
-    pytest.param({"event_id": ""}, "event_id", id="empty-event-id"),
-    pytest.param({"event_id": "e" * 129}, "event_id", id="long-event-id"),
-    pytest.param({"shipment_id": "MCM 42"}, "shipment_id", id="shipment-id-charset"),
-    pytest.param({"shipment_id": "S" * 65}, "shipment_id", id="long-shipment-id"),
-    pytest.param({"unexpected": 1}, "unexpected", id="unknown-field"),
-    pytest.param({"booking": {"origin": "CNHRS"}}, "booking.destination", id="booking-shape"),
-]
-
-
-@pytest.mark.parametrize(("changes", "field"), INVALID_EVENTS)
-def test_an_invalid_event_is_refused_naming_the_field(changes: dict[str, Any], field: str) -> None:
-    publisher = FakePublisher()
-    body = event_body(**{k: v for k, v in changes.items() if v is not None})
-    for key in [k for k, v in changes.items() if v is None]:
-        body.pop(key)
-    response = make_client(publisher).post("/v1/events", json=body, headers=KTZ)
-    problem = assert_problem(response, 422)
-    assert field in [e["field"] for e in problem["errors"]], problem
-    assert publisher.records == []
-
-
-INVALID_BOOKINGS = [
-    pytest.param({"origin": "CNSHA"}, "booking.origin", id="unknown-origin"),
-    pytest.param({"destination": "DEHAM"}, "booking.destination", id="unknown-destination"),
-    pytest.param({"container_type": "53HC"}, "booking.container_type", id="unknown-type"),
-    pytest.param({"container_type": "WAGON"}, "booking.container_type", id="wagon-with-container"),
-    pytest.param({"gross_weight_kg": 0}, "booking.gross_weight_kg", id="no-weight"),
-    pytest.param({"gross_weight_kg": 1e9}, "booking.gross_weight_kg", id="absurd-weight"),
-    pytest.param({"hs_code": "84x9"}, "booking.hs_code", id="hs-code"),
-    pytest.param({"promised_delivery_at": "soon"}, "booking.promised_delivery_at", id="promise"),
-    pytest.param({"colour": "red"}, "booking.colour", id="unknown-field"),
-]
-
-
-@pytest.mark.parametrize(("changes", "field"), INVALID_BOOKINGS)
-def test_an_invalid_booking_is_refused_naming_the_field(
-    changes: dict[str, Any], field: str
-) -> None:
-    response = make_client().post(
-        "/v1/events", json=booking_body(booking=changes), headers=bearer("mcm")
-    )
-    problem = assert_problem(response, 422)
-    assert field in [e["field"] for e in problem["errors"]], problem
-
-
-@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"null", b'"event"', b"\xff\xfe"])
-def test_a_body_that_is_not_an_event_object_is_invalid(content: bytes) -> None:
-    headers = {**KTZ, "content-type": "application/json"}
-    assert_problem(make_client().post("/v1/events", content=content, headers=headers), 422)
-
-
-def test_a_booking_on_another_event_is_refused() -> None:
-    body = event_body(booking=booking_body()["booking"])
-    assert_problem(make_client().post("/v1/events", json=body, headers=KTZ), 422, "booking")
-
-
-# 429 and 503
-
-
-def test_a_carrier_over_its_rate_limit_is_told_when_to_retry() -> None:
-    client = make_client(rate_limit_per_second=1, rate_limit_burst=2)
-    statuses = [
-        client.post("/v1/events", json=event_body(), headers=KTZ).status_code for _ in range(3)
-    ]
-    assert statuses == [202, 202, 429]
-    response = client.post("/v1/events", json=event_body(), headers=KTZ)
-    assert_problem(response, 429)
-    assert int(response.headers["retry-after"]) >= 1
-    other = client.post("/v1/events", json=event_body(location="AZBAK"), headers=bearer("ady"))
-    assert other.status_code == 202
-    assert events_total(client)[("ktz", "unknown", "rate_limited")] == 2
-
-
-def test_a_batch_counts_each_event_against_the_rate_limit() -> None:
-    client = make_client(rate_limit_per_second=1, rate_limit_burst=5)
-    batch = {"events": [event_body(event_id=f"e-{n}") for n in range(10)]}
-    assert client.post("/v1/events/batch", json=batch, headers=KTZ).status_code == 200
-    assert_problem(client.post("/v1/events", json=event_body(), headers=KTZ), 429)
-
-
-@pytest.mark.parametrize("failure", [timeout_error(), PublishError("not enough replicas")])
-def test_an_unacknowledged_event_is_unavailable_and_safe_to_retry(failure: Any) -> None:
-    publisher = FakePublisher()
-    publisher.failures = [failure]
-    client = make_client(publisher, retry_after_seconds=3)
-    response = client.post("/v1/events", json=event_body(), headers=KTZ)
-    problem = assert_problem(response, 503)
-    assert response.headers["retry-after"] == "3"
-    assert "same event_id" in problem["detail"]
-    retried = client.post("/v1/events", json=event_body(), headers=KTZ)
-    assert retried.status_code == 202
-    assert events_total(client)[("ktz", "DEPARTED", "unavailable")] == 1
-
-
-# Batches
-
-
-def test_a_batch_answers_one_result_per_item_in_order_and_publishes_the_valid_ones() -> None:
-    publisher = FakePublisher()
-    events: list[Any] = [
-        event_body(event_id="ok-1"),
-        event_body(event_id="bad-digit", container_no="MSCU6639871"),
-        event_body(event_id="elsewhere", location="GEPTI"),
-        event_body(event_id="ok-2", occurred_at=(NOW - timedelta(days=2)).isoformat()),
-        event_body(event_id="extra", surprise=True),
-        42,
-    ]
-    response = make_client(publisher).post("/v1/events/batch", json={"events": events}, headers=KTZ)
-    assert response.status_code == 200
-    body = response.json()
-    assert (body["accepted"], body["rejected"]) == (2, 4)
-    results = body["results"]
-    assert [r["index"] for r in results] == list(range(6))
-    assert [r["event_id"] for r in results] == [
-        "ok-1",
-        "bad-digit",
-        "elsewhere",
-        "ok-2",
-        "extra",
-        None,
-    ]
-    assert [r["status"] for r in results] == [
-        "accepted",
-        "rejected",
-        "rejected",
-        "accepted",
-        "rejected",
-        "rejected",
-    ]
-    assert results[0]["errors"] == []
-    assert [(e["field"], e["code"]) for e in results[1]["errors"]] == [
-        ("container_no", "check_digit")
-    ]
-    assert [(e["field"], e["code"]) for e in results[2]["errors"]] == [("location", "not_operated")]
-    assert [(e["field"], e["code"]) for e in results[4]["errors"]] == [
-        ("surprise", "extra_forbidden")
-    ]
-    assert [e["field"] for e in results[5]["errors"]] == [""]
-    assert ce_ids(publisher.records) == ["ktz/ok-1", "ktz/ok-2"]
-
-
-def test_a_batch_item_the_broker_did_not_acknowledge_is_rejected_as_unavailable() -> None:
-    publisher = FakePublisher()
-    publisher.failures = [None, timeout_error()]
-    events = [event_body(event_id=f"e-{n}") for n in range(3)]
-    response = make_client(publisher).post("/v1/events/batch", json={"events": events}, headers=KTZ)
-    assert response.status_code == 200
-    results = response.json()["results"]
-    assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
-    assert [(e["field"], e["code"]) for e in results[1]["errors"]] == [("", "unavailable")]
-
-
-def test_a_batch_of_which_nothing_could_be_published_is_unavailable() -> None:
-    publisher = FakePublisher()
-    publisher.fail_all = timeout_error()
-    events = [event_body(event_id=f"e-{n}") for n in range(3)] + [event_body(location="XXXXX")]
-    response = make_client(publisher).post("/v1/events/batch", json={"events": events}, headers=KTZ)
-    assert_problem(response, 503)
-    assert response.headers["retry-after"] == "2"
-
-
-def test_a_batch_of_only_invalid_events_is_answered_not_unavailable() -> None:
-    publisher = FakePublisher()
-    publisher.fail_all = timeout_error()
-    events = [event_body(location="XXXXX")]
-    response = make_client(publisher).post("/v1/events/batch", json={"events": events}, headers=KTZ)
-    assert response.status_code == 200
-    assert response.json()["rejected"] == 1
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"events": []}, "events"),
-        ({"events": [event_body()] * 1001}, "events"),
-        ({}, "events"),
-        ({"events": {"event_id": "x"}}, "events"),
-        ({"events": [event_body()], "carrier": "ktz"}, "carrier"),
-        ([event_body()], "body"),
-    ],
-)
-def test_a_malformed_batch_is_refused_as_a_whole(body: Any, field: str) -> None:
-    response = make_client().post("/v1/events/batch", json=body, headers=KTZ)
-    problem = assert_problem(response, 422)
-    assert field in [e["field"] for e in problem["errors"]]
-
-
-def test_a_full_batch_of_a_thousand_events_is_accepted() -> None:
-    publisher = FakePublisher()
-    events = [event_body(event_id=f"e-{n}") for n in range(1000)]
-    response = make_client(publisher).post("/v1/events/batch", json={"events": events}, headers=KTZ)
-    assert response.json()["accepted"] == 1000
-    assert len(publisher.records) == 1000
 
 
 # Metrics, docs, the rest of the service

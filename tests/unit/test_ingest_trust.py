@@ -15,7 +15,7 @@ from corridor.parties import booked_route
 from corridor.principals import DEMO_PRINCIPALS_FILE, key_hash
 from corridor.topology import load_topology
 from corridor.v1 import events_pb2
-from tests.unit.test_ingest_api import assert_problem
+from tests.unit.ingest_api_checks import assert_problem
 from tests.unit.test_ingest_support import (
     NOW,
     FakePublisher,

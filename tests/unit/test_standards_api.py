@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from tests.unit.ingest_api_checks import assert_problem, ce_ids
 from tests.unit.standards_samples import CONTAINER, dcsa_event, epcis_event
-from tests.unit.test_ingest_api import assert_problem, ce_ids
 from tests.unit.test_ingest_support import NOW, FakePublisher, bearer, make_client
 
 AT = NOW - timedelta(hours=1)

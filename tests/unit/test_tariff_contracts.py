@@ -13,7 +13,7 @@ from services.tariff.contracts import decode_event, encode_charge
 from services.tariff.documents import charge_doc
 from services.tariff.events import BookingDetails
 from services.tariff.rates import Dwell, QuoteRequest, final_charge, parse_card, price
-from tests.unit.test_tariff_cards import small_card, small_topology
+from tests.unit.tariff_card_samples import small_card, small_topology
 
 AT = datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
 

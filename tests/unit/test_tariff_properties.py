@@ -25,7 +25,7 @@ from services.tariff.rates import (
     quote,
 )
 from services.tariff.settings import SHIPPED_CARDS
-from tests.unit.test_tariff_cards import small_card, small_topology
+from tests.unit.tariff_card_samples import small_card, small_topology
 
 TOPOLOGY = small_topology()
 NODES = sorted(TOPOLOGY.nodes)
