@@ -191,10 +191,15 @@ def _namespace(peer: Object) -> str | None:
     return labels.get("kubernetes.io/metadata.name")
 
 
-def _is_service_peer(peer: Object) -> bool:
-    """A peer that selects the services' pods of this namespace, and only those."""
+# Service-to-service calls over HTTP, the only ones besides the ingress and Prometheus:
+# the tracker's window reads a shipment's charges from the tariff (docs/window.md).
+SERVICE_CALLS: dict[str, frozenset[str]] = {"corridor-tariff": frozenset({"corridor-tracker"})}
+
+
+def _peer_pods(peer: Object) -> set[str]:
+    """The pods of this namespace a peer selects by name (none: it selects otherwise)."""
     if "namespaceSelector" in peer or "ipBlock" in peer or "podSelector" not in peer:
-        return False
+        return set()
     selector = peer["podSelector"]
     names = set()
     for expression in selector.get("matchExpressions", []):
@@ -202,6 +207,12 @@ def _is_service_peer(peer: Object) -> bool:
             names |= set(expression["values"])
     if NAME in selector.get("matchLabels", {}):
         names.add(selector["matchLabels"][NAME])
+    return names
+
+
+def _is_service_peer(peer: Object) -> bool:
+    """A peer that selects the services' pods of this namespace, and only those."""
+    names = _peer_pods(peer)
     return bool(names) and names <= SERVICE_PODS
 
 
@@ -221,6 +232,9 @@ def _peers_expected(policy: Object) -> list[str]:
             namespace = _namespace(peer)
             seen.add(namespace)
             if target in SERVICE_PODS:
+                callers = SERVICE_CALLS.get(target, frozenset())
+                if _peer_pods(peer) and _peer_pods(peer) <= callers:
+                    continue
                 if namespace not in (INGRESS_NAMESPACE, MONITORING_NAMESPACE) or len(peer) != 1:
                     problems.append(f"{where}: {peer} is neither the ingress nor Prometheus")
             elif not _is_service_peer(peer):
