@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from corridor.principals import PrincipalRegistry, Role
 from corridor.topology import Topology
@@ -68,6 +68,32 @@ class BookingFacts:
     booked_at: datetime  # the booking's occurred_at
     legs: tuple[Leg, ...] = ()
     parties: Mapping[str, str] = field(default_factory=dict)  # shipper/consignee/forwarder
+
+
+class Booked(Protocol):
+    """What a booking says that the trust rules read (the contract's ``BookingData``,
+    ingest's reported booking)."""
+
+    @property
+    def origin(self) -> str: ...
+    @property
+    def destination(self) -> str: ...
+    @property
+    def legs(self) -> tuple[Leg, ...]: ...
+    @property
+    def parties(self) -> Mapping[str, str] | None: ...
+
+
+def facts_of_booking(booker: str, booked_at: datetime, booking: Booked) -> BookingFacts:
+    """The facts of a booking that counts, booked by ``booker`` first at ``booked_at``."""
+    return BookingFacts(
+        booker=booker,
+        origin=booking.origin,
+        destination=booking.destination,
+        booked_at=booked_at,
+        legs=booking.legs,
+        parties=dict(booking.parties or {}),
+    )
 
 
 @dataclass(frozen=True)

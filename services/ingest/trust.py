@@ -19,6 +19,7 @@ from corridor.parties import (
     TOO_OLD,
     BookingFacts,
     TrustRules,
+    facts_of_booking,
     judge,
     may_amend,
 )
@@ -88,12 +89,6 @@ def booked(
     assert event.booking is not None
     if booking is not None and event.occurred_at < booking.facts.booked_at:
         return booking  # an older amendment: the latest occurred_at wins
-    facts = BookingFacts(
-        booker=carrier if booking is None else booking.facts.booker,
-        origin=event.booking.origin,
-        destination=event.booking.destination,
-        booked_at=event.occurred_at,
-        legs=event.booking.legs,
-        parties=dict(event.booking.parties or {}),
-    )
+    booker = carrier if booking is None else booking.facts.booker
+    facts = facts_of_booking(booker, event.occurred_at, event.booking)
     return KnownBooking(facts, event.event_id, now if booking is None else booking.recorded_at)

@@ -22,7 +22,7 @@ from corridor.contract.enums import EVENT_TYPE
 from corridor.contract.event import BookingData
 from corridor.contract.validation import ContractError
 from corridor.kafka import CE_TYPE_SHIPMENT_STATE
-from corridor.parties import BookingClaim, BookingFacts, Leg
+from corridor.parties import BookingClaim, BookingFacts, Leg, facts_of_booking
 from corridor.v1 import shipments_pb2
 from services.webhooks.domain import StateFacts
 
@@ -90,14 +90,7 @@ def booking_claim(
 
 
 def facts_of(carrier: str, occurred_at: datetime, booking: BookingData) -> BookingFacts:
-    return BookingFacts(
-        booker=carrier,
-        origin=booking.origin,
-        destination=booking.destination,
-        booked_at=occurred_at,
-        legs=booking.legs,
-        parties=booking.parties,
-    )
+    return facts_of_booking(carrier, occurred_at, booking)
 
 
 def facts_doc(facts: BookingFacts) -> dict[str, Any]:

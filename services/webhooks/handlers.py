@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -121,11 +121,4 @@ class Deliveries:
 def _with_booker(facts: BookingFacts, booker: str, booked_at: datetime) -> BookingFacts:
     """The effective booking's facts with the shipment's booker (the first booking's
     carrier, whoever posted the amendment that counts) and first booking time."""
-    return BookingFacts(
-        booker=booker,
-        origin=facts.origin,
-        destination=facts.destination,
-        booked_at=booked_at,
-        legs=facts.legs,
-        parties=facts.parties,
-    )
+    return replace(facts, booker=booker, booked_at=booked_at)

@@ -15,6 +15,7 @@ from corridor.parties import (
     TrustRules,
     Verdict,
     choose_booking,
+    facts_of_booking,
     judge,
 )
 from services.tracker.domain.aside import SetAside
@@ -36,14 +37,7 @@ def facts_of(view: ShipmentView) -> BookingFacts | None:
     booking = view.booking
     if booking is None or not view.booker or view.booked_at is None:
         return None
-    return BookingFacts(
-        booker=view.booker,
-        origin=booking.origin,
-        destination=booking.destination,
-        booked_at=view.booked_at,
-        legs=booking.legs,
-        parties=booking.parties,
-    )
+    return facts_of_booking(view.booker, view.booked_at, booking)
 
 
 def choose(
