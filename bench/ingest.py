@@ -41,7 +41,7 @@ from bench.ingest_scenarios import (
     write_data,
     wrk_version,
 )
-from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port
+from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port, free_ports
 from corridor.kafka import TOPICS, ensure_topics
 from corridor.settings import KafkaSettings
 
@@ -95,7 +95,7 @@ def main() -> int:
 
             env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "INGEST_"))}
             env |= {"PYTHONPATH": os.pathsep.join([str(ROOT / "libs"), str(ROOT)])}
-            base_port, ingest_port = free_port(), free_port()
+            base_port, ingest_port = free_ports(("base", "ingest")).values()
             baseline = serve(
                 "baseline",
                 [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "ingest_baseline:app",

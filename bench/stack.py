@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from corridor.devstack import (
     EmbeddedBroker,
     ManagedProcess,
-    free_port,
+    free_ports,
     python_module,
     wait_for_http,
 )
@@ -51,8 +51,9 @@ class Stack:
     def __init__(self, workdir: Path, options: StackOptions | None = None) -> None:
         self.workdir = workdir
         self.options = options or StackOptions()
-        self.broker = EmbeddedBroker(free_port(), log=self._log("broker"))
-        self.ports = {name: free_port() for name in SERVICES}
+        ports = free_ports(("broker", *SERVICES))
+        self.broker = EmbeddedBroker(ports.pop("broker"), log=self._log("broker"))
+        self.ports = ports
         self.processes: dict[str, ManagedProcess] = {}
         self.database_urls: dict[str, str] = {}
         self._databases: list[str] = []

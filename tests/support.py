@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from corridor.devstack import free_port, wait_for_http
+from corridor.devstack import free_ports, wait_for_http
 
 T = TypeVar("T")
 
@@ -86,7 +86,7 @@ def start_run_command(
     data_dir: Path, *extra: str
 ) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     """Start the README's run command (``corridor run``) on free ports; a private broker."""
-    ports = {name: free_port() for name in ("kafka", *SERVICE_NAMES)}
+    ports = free_ports(("kafka", *SERVICE_NAMES))
     argv = [
         sys.executable, "-m", "corridor.cli", "run",
         "--data-dir", str(data_dir),

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -22,6 +22,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(names: Iterable[str]) -> dict[str, int]:
+    """A free port per name, all different: each is held until all are chosen (ports chosen
+    one after the other may come back twice, and two services would then share one)."""
+    with contextlib.ExitStack() as held:
+        sockets = {}
+        for name in names:
+            s = held.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            sockets[name] = s
+        return {name: int(s.getsockname()[1]) for name, s in sockets.items()}
 
 
 def _die_with_parent() -> None:

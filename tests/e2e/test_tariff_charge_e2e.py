@@ -21,7 +21,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port, python_module
+from corridor.devstack import EmbeddedBroker, ManagedProcess, free_port, free_ports, python_module
 from corridor.devstack import wait_for_http as wait_until_ready
 from corridor.journeys import Post
 from corridor.kafka import CHARGES_TOPIC, EVENTS_TOPIC
@@ -68,8 +68,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         files.append((logs / f"{name}.log").open("ab"))
         return files[-1]
 
-    broker = EmbeddedBroker(free_port(), log=log("broker"))
-    ports = {"ingest": free_port(), "tariff": free_port()}
+    ports = free_ports(("broker", "ingest", "tariff"))
+    broker = EmbeddedBroker(ports["broker"], log=log("broker"))
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "INGEST_", "TARIFF_"))
     }
@@ -94,7 +94,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         broker.start_and_wait()
         for service in services:
             service.start()
-        for name, port in ports.items():
+        for name in ("ingest", "tariff"):
+            port = ports[name]
             try:
                 wait_until_ready(f"http://127.0.0.1:{port}/readyz", timeout=60)
             except TimeoutError:
