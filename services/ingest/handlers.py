@@ -31,13 +31,14 @@ from services.ingest.batching import EventPublisher
 from services.ingest.bookings import Shipments, StoreUnavailable
 from services.ingest.db import BookingRecord, LedgerEntry
 from services.ingest.domain import ReportedEvent, Rules, Violation, check
-from services.ingest.metrics import ACCEPTED, REJECTED, UNAVAILABLE, IngestMetrics
+from services.ingest.metrics import ACCEPTED, REJECTED, IngestMetrics
 from services.ingest.outcomes import (
     BROKER_UNAVAILABLE,
     DENIED,
     REUSED,
     ROLLED_BACK,
     STORE_UNAVAILABLE,
+    UNAVAILABLE,
     Invalid,
     ItemOutcome,
     Verdict,

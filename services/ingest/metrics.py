@@ -8,7 +8,6 @@ from corridor.contract import enums
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
-UNAVAILABLE = "unavailable"
 RATE_LIMITED = "rate_limited"
 
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from services.ingest.domain import Violation
 
-UNAVAILABLE = "unavailable"
+UNAVAILABLE = "unavailable"  # a violation's code, and the outcome counted in the metrics
 EVENT_ID_REUSED = "event_id_reused"
 
 

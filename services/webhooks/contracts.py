@@ -19,7 +19,6 @@ from google.protobuf.message import DecodeError
 
 from corridor.contract.codec import decode
 from corridor.contract.enums import EVENT_TYPE
-from corridor.contract.event import BookingData
 from corridor.contract.validation import ContractError
 from corridor.kafka import CE_TYPE_SHIPMENT_STATE
 from corridor.parties import BookingClaim, BookingFacts, Leg, facts_of_booking
@@ -84,13 +83,9 @@ def booking_claim(
         return None
     if event.event_type != "BOOKED" or event.classifier != "ACT" or event.booking is None:
         return None
-    facts = facts_of(event.carrier, event.occurred_at, event.booking)
+    facts = facts_of_booking(event.carrier, event.occurred_at, event.booking)
     claim = BookingClaim(event.carrier, event.event_id, event.occurred_at, event.recorded_at, facts)
     return event.shipment_id, claim
-
-
-def facts_of(carrier: str, occurred_at: datetime, booking: BookingData) -> BookingFacts:
-    return facts_of_booking(carrier, occurred_at, booking)
 
 
 def facts_doc(facts: BookingFacts) -> dict[str, Any]:
