@@ -15,6 +15,7 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -64,6 +65,25 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     watch_engine(engine.sync_engine)  # its pool on /metrics (corridor.saturation)
     return engine
+
+
+# SQLSTATE classes of data the database refuses for good: 22 (data exception) and 23
+# (integrity constraint violation). Retrying the same data can never succeed.
+REFUSED_CLASSES = ("22", "23")
+
+
+def sqlstate(exc: DBAPIError) -> str:
+    """The SQLSTATE of a driver error ("" when the driver gives none, as SQLite's)."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code if isinstance(code, str) else ""
+
+
+def refuses_data(exc: BaseException) -> bool:
+    """Whether the database refuses the data itself (SQLAlchemy's ``DataError`` and
+    ``IntegrityError``, or a SQLSTATE of ``REFUSED_CLASSES``), not an outage or a bug."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    return isinstance(exc, DBAPIError) and sqlstate(exc)[:2] in REFUSED_CLASSES
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from corridor.db import refuses_data, sqlstate
 from services.tariff.ports import (
     ConcurrentRevision,
     StorageError,
@@ -24,16 +25,9 @@ from services.tariff.ports import (
     StorageUnavailable,
 )
 
-REFUSED_CLASSES = ("22", "23")
 CONCURRENT = ("40001", "40P01")
 # What the driver and the pool raise (asyncpg's connection errors are ``OSError``s).
 DRIVER_ERRORS = (DBAPIError, PoolTimeout, OSError)
-
-
-def sqlstate(exc: DBAPIError) -> str:
-    """The SQLSTATE of a driver error ("" when the driver gives none, as SQLite's)."""
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code if isinstance(code, str) else ""
 
 
 def storage_error(exc: BaseException) -> StorageError:
@@ -41,7 +35,7 @@ def storage_error(exc: BaseException) -> StorageError:
         code = sqlstate(exc)
         summary = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
         detail = f"SQLSTATE {code}: {summary}" if code else summary
-        if isinstance(exc, DataError | IntegrityError) or code[:2] in REFUSED_CLASSES:
+        if refuses_data(exc):
             return StorageRefused(f"the database refuses the data ({detail})"[:1000])
         if code in CONCURRENT:
             return ConcurrentRevision(f"aborted for a concurrent transaction ({detail})")

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from corridor.db import refuses_data
 from corridor.parties import TrustRules
 from services.tracker.db import clock, statistics, store
 from services.tracker.db.viewcodec import ViewEncoder
@@ -27,16 +27,6 @@ from services.tracker.ports import (
     StoredShipment,
     Transaction,
 )
-
-
-def refused_for_good(exc: BaseException) -> bool:
-    """Whether the database refuses the data itself (retrying cannot succeed)."""
-    if isinstance(exc, DataError | IntegrityError):
-        return True
-    if isinstance(exc, DBAPIError):
-        code = getattr(exc.orig, "sqlstate", None)
-        return isinstance(code, str) and code[:2] in ("22", "23")
-    return False
 
 
 class SqlTransaction:
@@ -104,6 +94,6 @@ class SqlUnitOfWork:
             async with self.engine.begin() as conn:
                 yield SqlTransaction(conn, self.rules, self.encoder)
         except Exception as exc:
-            if refused_for_good(exc):
+            if refuses_data(exc):
                 raise StorageRefused(str(exc)[:1000]) from exc
             raise
