@@ -1,11 +1,11 @@
 """The tariff's apply throughput beside the tracker's, against the same raw insert.
 
 The same event records (``bench.tracker.stream``: interleaved corridor journeys, each
-booked by the joint company, so every event counts) go, in batches of 500 as the consumer
-fetches them, through:
+booked by the joint company, so every event counts) go, in batches of the consumers' size
+(``bench.tracker.BATCH``; the tariff's ``TARIFF_BATCH_SIZE`` is the same), through:
 
 - the raw baselines of ``bench.tracker`` (idempotent inserts into a copy of the tracker's
-  ``events`` table: ORM batches of 500, and ``unnest`` arrays of 500 per transaction);
+  ``events`` table: ORM batches, and ``unnest`` arrays, one transaction per batch);
 - the tracker's batch handler (``EventsHandler``), as ``bench.tracker`` measures it;
 - the tariff's consumer path minus the broker: decode, ``Tariff.apply`` (digests, claims
   with their quotes, movements, the trust rules, charges and their revisions, one
@@ -48,11 +48,13 @@ from services.tariff.handlers import Tariff
 from services.tariff.metrics import TariffMetrics
 from services.tariff.outbox import Outbox
 from services.tariff.rates import load_card_book
-from services.tariff.settings import SHIPPED_CARDS
+from services.tariff.settings import SHIPPED_CARDS, TariffSettings
 from services.tracker.consumer import decode
 from services.tracker.db.rows import event_row
 
 BATCH = tracker.BATCH
+# Side by side only if both consumers take batches of one size.
+assert TariffSettings.model_fields["batch_size"].default == BATCH, "batch sizes differ"
 TABLES = "tariff_seen_events, tariff_booking_claims, tariff_movements, tariff_charge_revisions"
 
 
@@ -147,8 +149,8 @@ async def throughput(count: int, rounds: int, delay_ms: float) -> None:
     async with tracker.database() as engine, database() as tariff_engine:
         for _ in range(rounds):
             for name, run in (
-                ("raw, ORM batches of 500", tracker.orm_batches),
-                ("raw, unnest arrays of 500", tracker.unnest_arrays),
+                (f"raw, ORM batches of {BATCH}", tracker.orm_batches),
+                (f"raw, unnest arrays of {BATCH}", tracker.unnest_arrays),
             ):
                 await tracker.reset(engine)
                 runs.setdefault(name, []).append(await run(engine, rows))

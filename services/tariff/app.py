@@ -68,6 +68,7 @@ def create_app(settings: TariffSettings | None = None, *, clock: Clock = utcnow)
         publisher,
         kafka_metrics,
         client_id=f"corridor-tariff-{settings.instance}",
+        max_records=settings.batch_size,
         progress=Progress(
             settings.consumer_ready_grace_seconds, settings.consumer_live_grace_seconds
         ),
