@@ -2,10 +2,10 @@
 
 The same event records (``bench.tracker.stream``: interleaved corridor journeys, each
 booked by the joint company, so every event counts) go, in batches of the consumers' size
-(``bench.tracker.BATCH``; the tariff's ``TARIFF_BATCH_SIZE`` is the same), through:
+(``bench.baselines.BATCH``; the tariff's ``TARIFF_BATCH_SIZE`` is the same), through:
 
-- the raw baselines of ``bench.tracker`` (idempotent inserts into a copy of the tracker's
-  ``events`` table: ORM batches, and ``unnest`` arrays, one transaction per batch);
+- the batched raw baselines (``bench.baselines``: idempotent inserts into a copy of the
+  tracker's ``events`` table, one transaction per batch);
 - the tracker's batch handler (``EventsHandler``), as ``bench.tracker`` measures it;
 - the tariff's consumer path minus the broker: decode, ``Tariff.apply`` (digests, claims
   with their quotes, movements, the trust rules, charges and their revisions, one
@@ -38,6 +38,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import tracker
+from bench.baselines import BATCH, RAW
 from bench.latency_proxy import LatencyProxy
 from corridor import db
 from corridor.kafka import OutgoingRecord, Publisher
@@ -52,7 +53,6 @@ from services.tariff.settings import SHIPPED_CARDS, TariffSettings
 from services.tracker.consumer import decode
 from services.tracker.db.rows import event_row
 
-BATCH = tracker.BATCH
 # Side by side only if both consumers take batches of one size.
 assert TariffSettings.model_fields["batch_size"].default == BATCH, "batch sizes differ"
 TABLES = "tariff_seen_events, tariff_booking_claims, tariff_movements, tariff_charge_revisions"
@@ -148,10 +148,7 @@ async def throughput(count: int, rounds: int, delay_ms: float) -> None:
     charged = 0
     async with tracker.database() as engine, database() as tariff_engine:
         for _ in range(rounds):
-            for name, run in (
-                (f"raw, ORM batches of {BATCH}", tracker.orm_batches),
-                (f"raw, unnest arrays of {BATCH}", tracker.unnest_arrays),
-            ):
+            for name, run in RAW:
                 await tracker.reset(engine)
                 runs.setdefault(name, []).append(await run(engine, rows))
             await tracker.reset(engine)

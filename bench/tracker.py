@@ -1,10 +1,9 @@
 """The tracker's benchmarks: apply throughput against raw inserts, and end-to-end latency.
 
 1. Apply throughput on PostgreSQL. The same event rows (a stream of interleaved corridor
-   journeys, as the consumer would fetch it) are inserted idempotently
-   (``ON CONFLICT DO NOTHING``) by three raw baselines into a copy of the ``events`` table:
-   one row per transaction, ORM batches, and arrays sent with ``unnest`` (one transaction
-   per batch); then applied by the tracker's own batch handler (``EventsHandler``: decode,
+   journeys, as the consumer would fetch it) are inserted idempotently by the raw baselines
+   of ``bench.baselines`` into a copy of the ``events`` table; then applied by the
+   tracker's own batch handler (``EventsHandler``: decode,
    insert, lock, fold, ETA, save, derived rows; one transaction per batch, as the consumer
    does). Every batch has the consumer's size (``TRACKER_BATCH_SIZE``'s default: the batch
    a backlog is drained in), baselines and tracker alike. It prints events/s and the ratio
@@ -26,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
 import random
 import time
@@ -34,15 +32,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bench.baselines import BATCH, RAW, one_per_transaction
 from bench.tracker_e2e import end_to_end
 from corridor import db
 from corridor.journeys import Post, plan_journey
@@ -52,18 +48,14 @@ from corridor.topology import load_topology
 from services.tracker.app import MIGRATIONS, tune_garbage_collector
 from services.tracker.consumer import EventsHandler, decode
 from services.tracker.db.rows import event_row
-from services.tracker.db.tables import events
 from services.tracker.db.unit import SqlUnitOfWork
 from services.tracker.domain import TrackedShipment
 from services.tracker.handlers import Tracker
-from services.tracker.settings import TrackerSettings
 from tests.unit.test_tracker_samples import cargo_event
 
 ADMIN_URL = os.environ.get(
     "CORRIDOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
-# The consumer's batch (its most records per transaction), for the baselines too.
-BATCH: int = TrackerSettings.model_fields["batch_size"].default
 DEFAULT_GC = gc.get_threshold()
 TOPOLOGY = load_topology()
 # The trust rules over the demo principals, as the local run has them.
@@ -135,16 +127,6 @@ async def database() -> AsyncIterator[AsyncEngine]:
         yield engine
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class RawEvent(Base):
-    """The ORM baseline's mapping of the copy of ``events``."""
-
-    __table__ = events.to_metadata(Base.metadata, name="raw_events")
-
-
 async def reset(engine: AsyncEngine) -> None:
     """Empty tables, statistics fresh, dirty pages flushed: each run starts alike."""
     async with engine.begin() as conn:
@@ -155,53 +137,6 @@ async def reset(engine: AsyncEngine) -> None:
         await conn.execute(text("COMMIT"))
         await conn.execute(text("VACUUM ANALYZE"))
         await conn.execute(text("CHECKPOINT"))
-
-
-async def one_per_transaction(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
-    stmt = pg_insert(RawEvent.__table__).on_conflict_do_nothing()
-    started = time.perf_counter()
-    for row in rows:
-        async with engine.begin() as conn:
-            await conn.execute(stmt, [row])
-    return len(rows) / (time.perf_counter() - started)
-
-
-async def orm_batches(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
-    sessions = async_sessionmaker(engine)
-    stmt = pg_insert(RawEvent).on_conflict_do_nothing()
-    started = time.perf_counter()
-    for start in range(0, len(rows), BATCH):
-        async with sessions.begin() as session:
-            await session.execute(stmt, rows[start : start + BATCH])
-    return len(rows) / (time.perf_counter() - started)
-
-
-UNNEST = text(
-    """
-    INSERT INTO raw_events (carrier, event_id, shipment_id, event_type, classifier, rank,
-        occurred_at, recorded_at, applied_at, location, mode, container_no, wagon_no, reason,
-        booking)
-    SELECT * FROM unnest(
-        CAST(:carrier AS text[]), CAST(:event_id AS text[]), CAST(:shipment_id AS text[]),
-        CAST(:event_type AS text[]), CAST(:classifier AS text[]), CAST(:rank AS smallint[]),
-        CAST(:occurred_at AS timestamptz[]), CAST(:recorded_at AS timestamptz[]),
-        CAST(:applied_at AS timestamptz[]), CAST(:location AS text[]), CAST(:mode AS text[]),
-        CAST(:container_no AS text[]), CAST(:wagon_no AS text[]), CAST(:reason AS text[]),
-        CAST(:booking AS json[]))
-    ON CONFLICT DO NOTHING
-    """
-)
-
-
-async def unnest_arrays(engine: AsyncEngine, rows: list[dict[str, Any]]) -> float:
-    started = time.perf_counter()
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        columns = {name: [r[name] for r in chunk] for name in chunk[0]}
-        columns["booking"] = [None if b is None else json.dumps(b) for b in columns["booking"]]
-        async with engine.begin() as conn:
-            await conn.execute(UNNEST, columns)
-    return len(rows) / (time.perf_counter() - started)
 
 
 async def acknowledge(shipments: Sequence[TrackedShipment]) -> list[bool]:
@@ -241,11 +176,7 @@ async def throughput(count: int, rounds: int) -> None:
     runs: dict[str, list[float]] = {}
     async with database() as engine:
         for _ in range(rounds):
-            for name, run in (
-                ("raw, one row per transaction", one_per_transaction),
-                (f"raw, ORM batches of {BATCH}", orm_batches),
-                (f"raw, unnest arrays of {BATCH}", unnest_arrays),
-            ):
+            for name, run in (("raw, one row per transaction", one_per_transaction), *RAW):
                 await reset(engine)
                 sample = rows[: min(len(rows), 2000)] if "one row" in name else rows
                 runs.setdefault(name, []).append(await run(engine, sample))

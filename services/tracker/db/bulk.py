@@ -37,6 +37,7 @@ from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
 
 from corridor.db import UtcDateTime
+from services.tracker.db.encoding import micros
 
 _PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (UtcDateTime, "timestamptz"),
@@ -108,21 +109,35 @@ def _quoted(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-# Text columns travel as one string, their values joined by a separator, and are split by
-# the server: the driver checks and encodes every element of an array one by one, which
-# costs more than the statement itself. The separators are control characters that no
-# accepted value contains (the consumer refuses them; JSON escapes them).
+# Columns travel as one string, their values joined by a separator, and are split (and
+# cast) by the server: the driver checks and encodes every element of an array one by one
+# (about 2 µs a timestamp, 0.6 µs a number, on the benchmark machine), which costs more than
+# the statement itself; a joined string costs about 0.1 µs a value. Times travel as integer
+# microseconds since the epoch (exact). The separators are control characters that no
+# accepted value contains (the consumer refuses them; JSON escapes them). Floats keep the
+# driver's binary encoding (no text round trip to doubt).
 SEPARATOR = "\x1f"
 NULL = "\x1e"
-_TEXTUAL = ("text", "json")
+_JOINED = ("text", "json", "timestamptz", "boolean", "smallint", "bigint", "integer")
+_SPLIT = "(string_to_array(CAST(:{} AS text), E'\\x1f', E'\\x1e'))[2:]"
 
 
 def _pg_array(column: Column[Any], parameter: str) -> str:
     kind = _pg_type(column)
-    if kind in _TEXTUAL:
-        split = f"(string_to_array(CAST(:{parameter} AS text), E'\\x1f', E'\\x1e'))[2:]"
-        return split if kind == "text" else f"CAST({split} AS {kind}[])"
+    if kind == "text":
+        return _SPLIT.format(parameter)
+    if kind == "timestamptz":
+        return f"CAST({_SPLIT.format(parameter)} AS bigint[])"
+    if kind in _JOINED:
+        return f"CAST({_SPLIT.format(parameter)} AS {kind}[])"
     return f"CAST(:{parameter} AS {kind}[])"
+
+
+def _pg_value(column: Column[Any], name: str) -> str:
+    """The column's value in the select list over ``unnest(...) AS u``."""
+    if _pg_type(column) == "timestamptz":
+        return f"TIMESTAMPTZ 'epoch' + u.\"{name}\" * INTERVAL '1 microsecond'"
+    return f'u."{name}"'
 
 
 def _joined(values: Sequence[str | None]) -> str:
@@ -137,11 +152,25 @@ def _joined(values: Sequence[str | None]) -> str:
     return joined
 
 
+def _as_text(kind: str, values: Sequence[Any]) -> list[str | None]:
+    if kind == "json":
+        return [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+    if kind == "timestamptz":
+        return [None if v is None else str(micros(v)) for v in values]
+    if kind == "boolean":
+        return [None if v is None else ("t" if v else "f") for v in values]
+    if kind == "text":
+        return list(values)
+    return [None if v is None else str(v) for v in values]  # the server parses (or refuses)
+
+
 def _pg_part(shape: tuple[Any, ...], prefix: str) -> str:
     table, names, conflict, update, increments, maximums, versioned, returning = shape
     arrays = ", ".join(_pg_array(table.c[n], prefix + n) for n in names)
+    values = ", ".join(_pg_value(table.c[n], n) for n in names)
     sql = (
-        f"INSERT INTO {table.name} AS t ({_quoted(names)}) SELECT * FROM unnest({arrays}) "
+        f"INSERT INTO {table.name} AS t ({_quoted(names)}) "
+        f"SELECT {values} FROM unnest({arrays}) AS u({_quoted(names)}) "
         f"ON CONFLICT ({_quoted(conflict)}) "
     )
     if update:
@@ -185,9 +214,7 @@ def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, Any]:
     for name, values in upsert.columns.items():
         column = upsert.table.c[name]
         kind = _pg_type(column)
-        if kind == "json":
-            values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
-        arrays[prefix + name] = _joined(values) if kind in _TEXTUAL else values
+        arrays[prefix + name] = _joined(_as_text(kind, values)) if kind in _JOINED else values
     return arrays
 
 
