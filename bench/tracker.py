@@ -145,14 +145,16 @@ async def acknowledge(shipments: Sequence[TrackedShipment]) -> list[bool]:
     return [True] * len(shipments)
 
 
-async def tracker_apply(engine: AsyncEngine, batch: list[ConsumerRecord]) -> float:
+async def tracker_apply(
+    engine: AsyncEngine, batch: list[ConsumerRecord], size: int = BATCH
+) -> float:
     handler = EventsHandler(
         Tracker(SqlUnitOfWork(engine, RULES), RULES, publish=acknowledge), TOPOLOGY
     )
     tune_garbage_collector()  # as the service does at start-up
     started = time.perf_counter()
-    for start in range(0, len(batch), BATCH):
-        letters = await handler(batch[start : start + BATCH])
+    for start in range(0, len(batch), size):
+        letters = await handler(batch[start : start + size])
         assert not letters, letters[0].reason
     rate = len(batch) / (time.perf_counter() - started)
     gc.unfreeze()
@@ -176,10 +178,14 @@ async def throughput(count: int, rounds: int) -> None:
     runs: dict[str, list[float]] = {}
     async with database() as engine:
         for _ in range(rounds):
-            for name, run in (("raw, one row per transaction", one_per_transaction), *RAW):
+            await reset(engine)
+            sample = rows[: min(len(rows), 2000)]
+            runs.setdefault("raw, one row per transaction", []).append(
+                await one_per_transaction(engine, sample)
+            )
+            for name, run in RAW:
                 await reset(engine)
-                sample = rows[: min(len(rows), 2000)] if "one row" in name else rows
-                runs.setdefault(name, []).append(await run(engine, sample))
+                runs.setdefault(f"{name} of {BATCH}", []).append(await run(engine, rows, BATCH))
             await reset(engine)
             runs.setdefault("tracker apply (EventsHandler)", []).append(
                 await tracker_apply(engine, batch)
