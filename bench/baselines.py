@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
-from services.tracker.db.bulk import Upsert, columns_of, upsert
+from corridor.bulk import Upsert, columns_of, upsert
 from services.tracker.db.tables import events
 from services.tracker.settings import TrackerSettings
 

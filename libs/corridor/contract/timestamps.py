@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -23,3 +24,8 @@ def timestamp(moment: datetime) -> Timestamp:
 def moment(stamp: Timestamp) -> datetime:
     """A Timestamp as an aware UTC datetime; ``OverflowError`` beyond what one can hold."""
     return _EPOCH + timedelta(0, stamp.seconds, stamp.nanos // 1000)
+
+
+def micros(moment: datetime) -> int:
+    """A timezone-aware ``moment`` as integer microseconds since the epoch (exact)."""
+    return (moment - _EPOCH) // _MICROSECOND

@@ -15,11 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable, Result, Table, Text, bindparam, cast, func, select, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from corridor.bulk import Upsert, columns_of, pg_statement, sqlite_statement
 from corridor.parties import BookingClaim
-from services.tariff.db import arrays
 from services.tariff.db.errors import translated
 from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
 from services.tariff.ports import ChargeRow as NewCharge
@@ -72,19 +71,12 @@ class SqlRepository:
         if not rows:
             return []
         ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+        insert = Upsert(table, columns_of(ordered), keys, returning=returning)
         if self.session.get_bind().dialect.name == "postgresql":
-            names = tuple(ordered[0])
-            result = await self._execute(
-                arrays.statement(table, names, keys, returning),
-                arrays.parameters(table, ordered),
-            )
-            return list(result) if returning else []
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-        if not returning:
-            await self._execute(statement, ordered)
-            return []
-        returns = statement.returning(*(table.c[n] for n in returning))
-        return list(await self._execute(returns, ordered))
+            result = await self._execute(*pg_statement(insert))
+        else:
+            result = await self._execute(sqlite_statement(insert), ordered)
+        return list(result) if returning else []
 
     async def record_seen(self, rows: Sequence[SeenRow]) -> set[Key]:
         """Record events' digests (``carrier``, ``event_id``, ``digest``); the keys that

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corridor.bulk import Upsert, upsert
 from corridor.db import UtcDateTime
-from services.tracker.db.bulk import Upsert, upsert
 from services.tracker.db.rows import tracked_of
 from services.tracker.db.tables import shipments
 from services.tracker.domain import TrackedShipment

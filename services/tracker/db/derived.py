@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Table
 
 from corridor.access import access_scopes
+from corridor.bulk import Upsert, columns_of
 from corridor.parties import TrustRules
 from corridor.topology import Topology
-from services.tracker.db.bulk import Upsert, columns_of
 from services.tracker.db.tables import (
     node_dwells,
     section_transits,

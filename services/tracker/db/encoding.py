@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from corridor.contract import timestamps
 from corridor.parties import Leg
 from services.tracker.domain import Booking
 
@@ -18,7 +19,7 @@ json_string = json.encoder.encode_basestring  # a JSON string literal (the C ver
 
 
 def micros(at: datetime | None) -> int | None:
-    return None if at is None else (at - EPOCH) // _MICROSECOND
+    return None if at is None else timestamps.micros(at)
 
 
 def micros_text(at: datetime | None) -> str:

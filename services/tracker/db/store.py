@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corridor.bulk import Upsert, upsert
 from corridor.parties import TrustRules
 from services.tracker.db import viewcodec
-from services.tracker.db.bulk import Upsert, upsert
 from services.tracker.db.derived import KEYS, DerivedRows, derived_rows
 from services.tracker.db.rows import event_columns, event_of, tracked_of
 from services.tracker.db.tables import (

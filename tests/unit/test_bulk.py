@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.tracker.db.bulk import NULL, SEPARATOR, _joined
+from corridor.bulk import NULL, SEPARATOR, _joined
 
 
 def split(joined: str) -> list[str | None]:

@@ -1,4 +1,4 @@
-"""Multi-row upserts, set-based on PostgreSQL.
+"""Multi-row upserts, set-based on PostgreSQL: the one way the services write many rows.
 
 On PostgreSQL the rows of an upsert travel as one array per column
 (``INSERT ... SELECT * FROM unnest(:a, :b, ...)``), and several upserts go to the server as
@@ -10,7 +10,7 @@ after the other through SQLAlchemy's multi-row ``INSERT``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
 
+from corridor.contract.timestamps import micros
 from corridor.db import UtcDateTime
-from services.tracker.db.encoding import micros
 
 _PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (UtcDateTime, "timestamptz"),
@@ -202,7 +202,7 @@ def _pg_statement(shapes: tuple[tuple[Any, ...], ...]) -> TextClause:
     return text(f"WITH {ctes} {parts[-1]}")
 
 
-def columns_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """Rows (all with the same keys) as one list per column."""
     if not rows:
         return {}
@@ -218,7 +218,7 @@ def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, Any]:
     return arrays
 
 
-def _sqlite_statement(upsert: Upsert) -> Executable:
+def sqlite_statement(upsert: Upsert) -> Executable:
     table = upsert.table
     insert = sqlite.insert(table)
     changed = [n for n in upsert.names if n not in upsert.conflict]
@@ -242,19 +242,24 @@ def _sqlite_statement(upsert: Upsert) -> Executable:
     return insert
 
 
+def pg_statement(*upserts: Upsert) -> tuple[TextClause, dict[str, Any]]:
+    """The upserts (each with rows) as one PostgreSQL statement and its parameters."""
+    params: dict[str, Any] = {}
+    for i, u in enumerate(upserts):
+        params.update(_pg_arrays(u, f"p{i}_"))
+    return _pg_statement(tuple(u.shape for u in upserts)), params
+
+
 async def upsert(conn: AsyncConnection, *upserts: Upsert) -> list[Row[Any]]:
     """Run the upserts in order; return what the last one returns."""
     todo = [u for u in upserts if u.size]
     if not todo:
         return []
     if conn.dialect.name == "postgresql":
-        params: dict[str, Any] = {}
-        for i, u in enumerate(todo):
-            params.update(_pg_arrays(u, f"p{i}_"))
-        result = await conn.execute(_pg_statement(tuple(u.shape for u in todo)), params)
+        result = await conn.execute(*pg_statement(*todo))
         return list(result) if todo[-1].returning else []
     rows: list[Row[Any]] = []
     for u in todo:
-        result = await conn.execute(_sqlite_statement(u), u.rows())
+        result = await conn.execute(sqlite_statement(u), u.rows())
         rows = list(result) if u.returning else []
     return rows
