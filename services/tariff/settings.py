@@ -25,10 +25,9 @@ class TariffSettings(ServiceSettings):
     consumer_ready_grace_seconds: float = Field(default=30.0, gt=0)
     consumer_live_grace_seconds: float = Field(default=120.0, gt=0)
     # Records per consumed batch at most, applied in one database transaction. At 2,000, as
-    # the tracker, the tariff applies faster (docs/performance.md, 2026-12-04) but its
-    # resident memory after a million events was higher (170 against 156 MiB); it rises
-    # by about 4 MiB per 100,000 events at either size, which is not understood yet: 500
-    # until it is.
+    # the tracker, the tariff applied faster (docs/performance.md, 2026-12-04) but its
+    # resident memory after a million events was higher (159 and 170 against 156 MiB);
+    # 500 until a memory run at 2,000 shows it flat.
     batch_size: int = Field(default=500, ge=1, le=5000)
     # How often unpublished charges are retried (they are also tried after every batch).
     outbox_interval_seconds: float = Field(default=2.0, gt=0)
