@@ -2,8 +2,8 @@
 (``ON CONFLICT DO NOTHING``) into ``raw_events``, a copy of the tracker's ``events`` table
 (``bench.tracker.database``), one transaction per batch (``BATCH``, the tracker consumer's,
 unless told): one row per transaction; ORM batches; arrays sent with ``unnest``; and each
-column as one joined string, split and cast by the server (the tracker's own way,
-``db/bulk.py``: the fastest here, since the driver encodes arrays element by element). The
+column as one joined string, split and cast by the server (the services' own way,
+``corridor.bulk``: the fastest here, since the driver encodes arrays element by element). The
 fastest is the yardstick of the tracker's and the tariff's apply rates.
 """
 

@@ -3,11 +3,10 @@
 1. Apply throughput on PostgreSQL. The same event rows (a stream of interleaved corridor
    journeys, as the consumer would fetch it) are inserted idempotently by the raw baselines
    of ``bench.baselines`` into a copy of the ``events`` table; then applied by the
-   tracker's own batch handler (``EventsHandler``: decode,
-   insert, lock, fold, ETA, save, derived rows; one transaction per batch, as the consumer
-   does). Every batch has the consumer's size (``TRACKER_BATCH_SIZE``'s default: the batch
-   a backlog is drained in), baselines and tracker alike. It prints events/s and the ratio
-   to the fastest baseline.
+   tracker's own batch handler (``EventsHandler``: decode, insert, lock, fold, ETA, save,
+   derived rows; one transaction per batch, as the consumer does). Every batch has the
+   consumer's size (``TRACKER_BATCH_SIZE``'s default: the batch a backlog is drained in),
+   baselines and tracker alike. It prints events/s and the ratio to the fastest baseline.
 2. End to end: the embedded broker, ingest and the tracker as processes (bench/stack.py);
    the simulator's poster sends valid journey events at a steady rate; a sample of events
    is watched: from the ``202`` to the moment ``GET /v1/shipments/{id}`` shows the event

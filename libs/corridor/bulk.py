@@ -1,10 +1,10 @@
 """Multi-row upserts, set-based on PostgreSQL: the one way the services write many rows.
 
-On PostgreSQL the rows of an upsert travel as one array per column
-(``INSERT ... SELECT * FROM unnest(:a, :b, ...)``), and several upserts go to the server as
-one statement (all but the last as data-modifying CTEs): a batch costs a handful of round
-trips and bound parameters, however many rows it writes. SQLite runs the same upserts one
-after the other through SQLAlchemy's multi-row ``INSERT``.
+On PostgreSQL the rows of an upsert travel as one array per column, each sent as one joined
+string (``INSERT ... SELECT ... FROM unnest(:a, :b, ...)``; why below), and several upserts
+go to the server as one statement (all but the last as data-modifying CTEs): a batch costs
+a handful of round trips and bound parameters, however many rows it writes. SQLite runs
+the same upserts one after the other through SQLAlchemy's multi-row ``INSERT``.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def _pg_arrays(upsert: Upsert, prefix: str) -> dict[str, Any]:
     return arrays
 
 
-def sqlite_statement(upsert: Upsert) -> Executable:
+def _sqlite_statement(upsert: Upsert) -> Executable:
     table = upsert.table
     insert = sqlite.insert(table)
     changed = [n for n in upsert.names if n not in upsert.conflict]
@@ -242,7 +242,7 @@ def sqlite_statement(upsert: Upsert) -> Executable:
     return insert
 
 
-def pg_statement(*upserts: Upsert) -> tuple[TextClause, dict[str, Any]]:
+def _pg_statement_and_arrays(*upserts: Upsert) -> tuple[TextClause, dict[str, Any]]:
     """The upserts (each with rows) as one PostgreSQL statement and its parameters."""
     params: dict[str, Any] = {}
     for i, u in enumerate(upserts):
@@ -256,10 +256,10 @@ async def upsert(conn: AsyncConnection, *upserts: Upsert) -> list[Row[Any]]:
     if not todo:
         return []
     if conn.dialect.name == "postgresql":
-        result = await conn.execute(*pg_statement(*todo))
+        result = await conn.execute(*_pg_statement_and_arrays(*todo))
         return list(result) if todo[-1].returning else []
     rows: list[Row[Any]] = []
     for u in todo:
-        result = await conn.execute(sqlite_statement(u), u.rows())
+        result = await conn.execute(_sqlite_statement(u), u.rows())
         rows = list(result) if u.returning else []
     return rows

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Executable, Result, Table, Text, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from corridor.bulk import Upsert, columns_of, pg_statement, sqlite_statement
+from corridor.bulk import Upsert, columns_of, upsert
 from corridor.parties import BookingClaim
 from services.tariff.db.errors import translated
 from services.tariff.db.tables import BookingClaimRow, ChargeRow, MovementRow, SeenEventRow
@@ -72,11 +72,8 @@ class SqlRepository:
             return []
         ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
         insert = Upsert(table, columns_of(ordered), keys, returning=returning)
-        if self.session.get_bind().dialect.name == "postgresql":
-            result = await self._execute(*pg_statement(insert))
-        else:
-            result = await self._execute(sqlite_statement(insert), ordered)
-        return list(result) if returning else []
+        with translated():
+            return await upsert(await self.session.connection(), insert)
 
     async def record_seen(self, rows: Sequence[SeenRow]) -> set[Key]:
         """Record events' digests (``carrier``, ``event_id``, ``digest``); the keys that

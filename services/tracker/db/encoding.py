@@ -13,7 +13,6 @@ from corridor.parties import Leg
 from services.tracker.domain import Booking
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 dumps = json.JSONEncoder(separators=(",", ":")).encode
 json_string = json.encoder.encode_basestring  # a JSON string literal (the C version)
 
@@ -24,7 +23,7 @@ def micros(at: datetime | None) -> int | None:
 
 def micros_text(at: datetime | None) -> str:
     """``micros`` as JSON text."""
-    return "null" if at is None else str((at - EPOCH) // _MICROSECOND)
+    return "null" if at is None else str(timestamps.micros(at))
 
 
 def moment(value: int) -> datetime:
