@@ -103,9 +103,15 @@ async def test_deliveries_are_signed_retried_after_a_500_and_in_order_per_shipme
         assert last["data"]["current_location"] == "GEPTI"
         assert last["data"]["last_event"]["event_type"] == "EVENT_TYPE_DEPARTED"
 
-        metrics = (await client.get("/metrics")).text
+        # The sender counts a delivery after the receiver has answered: wait for the count.
+        lag = "corridor_webhooks_delivery_lag_seconds_count 5.0"
+
+        async def counted() -> str | None:
+            text = (await client.get("/metrics")).text
+            return text if lag in text else None
+
+        metrics = await eventually(counted, within=10)
         assert 'corridor_webhooks_delivery_failures_total{reason="http_status"} 2.0' in metrics
-        assert "corridor_webhooks_delivery_lag_seconds_count 5.0" in metrics
 
 
 # SQLite only: a restart waits for the broker's consumer group to settle (about 20 s), and
